@@ -1,0 +1,36 @@
+"""The ``autograd-lite`` command: each subcommand lives in the module that implements it.
+
+Subcommands register themselves in ``COMMANDS`` as ``name -> "module:function"``; the
+function receives the remaining arguments and returns an exit code. Modules are imported
+only when their command runs, so ``autograd-lite --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: ("module:function", one-line help)
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``autograd-lite`` console script."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments or arguments[0] in ("-h", "--help"):
+        print("usage: autograd-lite COMMAND [options]\n\ncommands:")
+        for name, (_, summary) in COMMANDS.items():
+            print(f"  {name:<10} {summary}")
+        print("\nRun 'autograd-lite COMMAND --help' for a command's options.")
+        return 0
+    if arguments[0] not in COMMANDS:
+        print(f"autograd-lite: unknown command {arguments[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module_name, function_name = COMMANDS[arguments[0]][0].split(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    return int(function(arguments[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,600 @@
+"""The engine core: Tensor, Node, the tape, and reverse-mode backward.
+
+Running an op (see ``ops.py``) calls :func:`apply`, which computes the result with
+NumPy and, when a gradient will be needed, records a :class:`Node` for the op. Each
+Node gets a sequence number from one global counter, so the Nodes of any graph sorted
+by that number are the *tape*: the order in which the forward pass ran them.
+``backward()`` walks that tape in reverse and applies each Node's vector-Jacobian
+products (the chain rule), summing gradients where a tensor feeds several consumers.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+_next_sequence = itertools.count().__next__
+FunctionType = TypeVar("FunctionType", bound=Callable[..., Any])
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return True when ops record Nodes (outside :class:`no_grad`)."""
+    return _GradMode.enabled
+
+
+class _SetGradMode:
+    """Context manager and decorator that sets whether ops record Nodes."""
+
+    enabled: bool
+
+    def __enter__(self) -> None:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self.enabled
+
+    def __exit__(self, *exception: object) -> None:
+        _GradMode.enabled = self._previous
+
+    def __call__(self, function: FunctionType) -> FunctionType:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_SetGradMode):  # noqa: N801 - lower case like torch.no_grad
+    """Record nothing inside: ops return plain Tensors and allocate no Nodes.
+
+    Use as ``with ag.no_grad(): ...`` or as a decorator ``@ag.no_grad()``.
+    """
+
+    enabled = False
+
+
+class enable_grad(_SetGradMode):  # noqa: N801
+    """Record Nodes again inside a :class:`no_grad` block (used by ``grad``)."""
+
+    enabled = True
+
+
+class Node:
+    """One recorded operation: the entry on the tape.
+
+    Subclasses (one per op, in ``ops.py``) define ``forward(*arrays, **params)`` and a
+    tuple ``vjps`` with one vector-Jacobian product per input,
+    ``vjp(grad, out, *inputs, **params)``, plus the derivative as a readable
+    ``formula``. The vjps are written with NumPy functions and operators that also work
+    on Tensors, so the same formula runs on arrays (plain backward) or on Tensors
+    (``create_graph=True``, for gradients of gradients).
+    """
+
+    __slots__ = ("inputs", "params", "sequence", "input_versions", "released")
+    formula: ClassVar[str] = ""
+    vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
+
+    inputs: tuple[Tensor, ...]
+    params: dict[str, Any]
+    sequence: int
+    input_versions: tuple[int, ...]
+    released: bool
+
+    @staticmethod
+    def forward(*arrays: np.ndarray, **params: Any) -> np.ndarray:
+        """Compute the op's output from input arrays."""
+        raise NotImplementedError
+
+    @classmethod
+    def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The gradient for input ``index`` given the output's gradient ``grad``."""
+        rule = cls.vjps[index]
+        if rule is None:
+            raise TypeError(f"{cls.__name__}: input {index} is not differentiable")
+        return rule(grad, out, *inputs, **params)
+
+    @property
+    def op(self) -> str:
+        """The op's name, e.g. ``"Mul"``."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(t.shape) for t in self.inputs)
+        return f"<{self.op} #{self.sequence} inputs: {shapes}>"
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it.
+
+    ``data`` is a NumPy array; ``grad`` is filled by :meth:`backward` for tensors that
+    require grad; ``node`` is the :class:`Node` that produced this tensor (None for a
+    leaf created by the user).
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "node", "name", "_version", "retains_grad", "__weakref__")
+    __array_priority__ = 1000.0
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data._data
+        array = np.asarray(data, dtype=dtype)
+        if requires_grad:
+            if array.dtype.kind in "biu":
+                array = array.astype(np.float64)
+            elif array.dtype.kind != "f":
+                raise TypeError(
+                    f"Tensor: requires_grad=True needs real floating-point data, got dtype "
+                    f"{array.dtype} (shape {array.shape}); convert it with .astype(np.float64)"
+                )
+        self._data = array
+        self.grad: Any = None
+        self.requires_grad = bool(requires_grad)
+        self.node: Node | None = None
+        self.name = name
+        self._version = 0
+        self.retains_grad = False
+
+    @classmethod
+    def _from_op(cls, array: Any, node: Node | None) -> Tensor:
+        """Fast constructor for op results: no checks, no copies."""
+        tensor = object.__new__(cls)
+        tensor._data = array if type(array) is np.ndarray else np.asarray(array)
+        tensor.grad = None
+        tensor.requires_grad = node is not None
+        tensor.node = node
+        tensor.name = None
+        tensor._version = 0
+        tensor.retains_grad = False
+        return tensor
+
+    # ----- array-like properties -------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The values as a NumPy array. Assigning (also ``t.data -= x``) bumps the version."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = np.asarray(value)
+        self._version += 1
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array shape."""
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype."""
+        return self._data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self._data.size
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (the same object as ``.data``)."""
+        return self._data
+
+    def item(self) -> float:
+        """The single value of a one-element tensor as a Python number."""
+        return self._data.item()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the values, cut off from the graph."""
+        return Tensor._from_op(self._data, None)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this intermediate tensor after backward (leaves always do)."""
+        self.retains_grad = True
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.node is not None:
+            extra = f", node={self.node.op}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self._data.dtype != np.float64:
+            extra += f", dtype={self._data.dtype}"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    # ----- comparisons: plain boolean arrays, not differentiable -----------------
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data == _raw(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data != _raw(other)
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self._data < _raw(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self._data <= _raw(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self._data > _raw(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self._data >= _raw(other)
+
+    __hash__ = object.__hash__
+
+    # ----- operators and method forms (the op table lives in ops.py) --------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.power(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.power(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return ops.dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, function: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return ops.dispatch_function(function, args, kwargs)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (int, tuple or None for all)."""
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis``."""
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; the gradient goes to the arg-max (split between ties)."""
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``."""
+        return ops.min(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """Same values, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
+        return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute axes (reverse them when none are given)."""
+        return ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        """The transpose (axes reversed)."""
+        return ops.transpose(self)
+
+    def exp(self) -> Tensor:
+        """Elementwise e**x."""
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+        return ops.log(self)
+
+    def sigmoid(self) -> Tensor:
+        """Elementwise 1 / (1 + exp(-x)), computed without overflow."""
+        return ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        """Elementwise max(x, 0)."""
+        return ops.relu(self)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A differentiable cast to another float dtype."""
+        return ops.astype(self, dtype)
+
+    # ----- backward ---------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` is the upstream gradient (required unless self has one element).
+        ``retain_graph=True`` allows a second backward through the same graph;
+        ``create_graph=True`` records the backward pass so ``.grad`` is a Tensor that
+        can be differentiated again.
+        """
+        run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+
+def _raw(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
+    """Run ``op`` forward on the inputs' data and record its Node when needed."""
+    try:
+        out = op.forward(*[t._data for t in inputs], **params)
+    except (ValueError, TypeError, IndexError) as error:
+        described = ", ".join(f"{t.shape} {t.dtype}" for t in inputs)
+        raise type(error)(f"{op.__name__}: {error} (inputs: {described})") from None
+    if _GradMode.enabled:
+        for tensor in inputs:
+            if tensor.requires_grad:
+                break
+        else:
+            return Tensor._from_op(out, None)
+        node = object.__new__(op)
+        node.inputs = inputs
+        node.params = params
+        node.sequence = _next_sequence()
+        node.input_versions = tuple([t._version for t in inputs])
+        node.released = False
+        return Tensor._from_op(out, node)
+    return Tensor._from_op(out, None)
+
+
+# ----- the tape ---------------------------------------------------------------
+def _graph(root: Tensor) -> list[tuple[Node, Tensor]]:
+    """Every (Node, output tensor) reachable from root, in tape (execution) order.
+
+    Iterative, not recursive, so graphs of any depth work.
+    """
+    found: list[tuple[Node, Tensor]] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        tensor = stack.pop()
+        node = tensor.node
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append((node, tensor))
+        stack.extend(node.inputs)
+    found.sort(key=lambda pair: pair[0].sequence)
+    return found
+
+
+def tape(output: Tensor) -> list[Node]:
+    """The Nodes that produced ``output``, in the order the forward pass ran them."""
+    return [node for node, _ in _graph(output)]
+
+
+def graph_tensors(output: Tensor) -> Iterator[tuple[Node, Tensor]]:
+    """Pairs (Node, the tensor it produced) in tape order (for drawing and tracing)."""
+    return iter(_graph(output))
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` down to ``shape``: the one place broadcasting is undone.
+
+    Works on arrays and (for ``create_graph``) on Tensors.
+    """
+    if grad.shape == shape:
+        return grad
+    if grad.ndim < len(shape):
+        return np.broadcast_to(grad, shape)
+    leading = grad.ndim - len(shape)
+    axes = tuple(range(leading)) + tuple(
+        leading + i for i, size in enumerate(shape) if size == 1 and grad.shape[leading + i] != 1
+    )
+    if axes:
+        grad = np.sum(grad, axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+StepHook = Callable[[Node, Tensor, Any, list[Any]], None]
+
+
+def run_backward(
+    root: Tensor,
+    grad: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    targets: list[Tensor] | None = None,
+    on_step: StepHook | None = None,
+) -> list[Any] | None:
+    """Reverse-mode sweep over the tape of ``root``.
+
+    Without ``targets``, accumulates into ``.grad`` of leaves that require grad.
+    With ``targets``, touches no ``.grad`` and returns one gradient per target (None
+    where root does not depend on it). ``on_step(node, output, grad, input_grads)``
+    is called after each Node, with the engine's own numbers (used by the tracer).
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward(): this tensor does not require grad: none of the tensors it was computed "
+            "from has requires_grad=True (or it was computed inside no_grad())"
+        )
+    if grad is None:
+        if root.size != 1:
+            raise ValueError(
+                f"backward(): the output has shape {root.shape}, not a single value; pass grad= "
+                f"(an array of shape {root.shape}) or reduce it first, e.g. .sum()"
+            )
+        grad = np.ones(root.shape, dtype=root.dtype)
+    else:
+        if isinstance(grad, Tensor) and not create_graph:
+            grad = grad._data
+        if not isinstance(grad, Tensor):
+            grad = np.asarray(grad, dtype=root.dtype)
+        if grad.shape != root.shape:
+            raise ValueError(
+                f"backward(): grad has shape {grad.shape} but the output has shape {root.shape}; they must match"
+            )
+    if create_graph:
+        grad = grad if isinstance(grad, Tensor) else Tensor._from_op(grad, None)
+    with enable_grad() if create_graph else no_grad():
+        return _sweep(root, grad, retain_graph, create_graph, targets, on_step)
+
+
+def _sweep(
+    root: Tensor,
+    root_grad: Any,
+    retain_graph: bool,
+    create_graph: bool,
+    targets: list[Tensor] | None,
+    on_step: StepHook | None,
+) -> list[Any] | None:
+    target_index = {id(t): i for i, t in enumerate(targets)} if targets is not None else None
+    captured: list[Any] = [None] * len(targets) if targets is not None else []
+    if root.node is None:  # a leaf: its gradient is the seed itself
+        _deliver(root, root_grad, False, target_index, captured, create_graph)
+        return captured if targets is not None else None
+
+    pending: dict[int, Any] = {id(root.node): root_grad}
+    owned: set[int] = set()  # pending buffers this sweep allocated, safe to add into in place
+    for node, output in reversed(_graph(root)):
+        key = id(node)
+        grad = pending.pop(key, None)
+        if grad is None:
+            continue
+        if node.released:
+            raise RuntimeError(
+                f"backward(): the graph through {node.op} was already used by a backward pass and "
+                f"released; pass retain_graph=True to the first backward() to go through it twice"
+            )
+        inputs = node.inputs
+        for tensor, version in zip(inputs, node.input_versions):
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"backward(): an input of {node.op} (shape {tensor.shape}) was modified in place "
+                    f"after the op ran, so its gradient would be wrong; compute the forward pass again "
+                    f"after changing .data"
+                )
+        if output.retains_grad:
+            output.grad = grad
+        if target_index is not None and id(output) in target_index:
+            captured[target_index[id(output)]] = grad
+
+        op = type(node)
+        values = inputs if create_graph else tuple([t._data for t in inputs])
+        out_value = output if create_graph else output._data
+        input_grads: list[Any] = []
+        for index, tensor in enumerate(inputs):
+            if not tensor.requires_grad:
+                input_grads.append(None)
+                continue
+            input_grad = op.vjp(index, grad, out_value, values, node.params)
+            if not create_graph and type(input_grad) is not np.ndarray:
+                input_grad = np.asarray(input_grad)  # NumPy returns scalars for 0-d results
+            input_grad = unbroadcast(input_grad, tensor.shape)
+            fresh = input_grad is not grad and not create_graph and input_grad.base is None
+            if not create_graph and input_grad.dtype != tensor.dtype:
+                input_grad = input_grad.astype(tensor.dtype)
+                fresh = True
+            input_grads.append(input_grad)
+            producer = tensor.node
+            if producer is None:
+                _deliver(tensor, input_grad, fresh, target_index, captured, create_graph)
+                continue
+            producer_key = id(producer)
+            existing = pending.get(producer_key)
+            if existing is None:
+                pending[producer_key] = input_grad
+                if fresh:
+                    owned.add(producer_key)
+            elif producer_key in owned:
+                existing += input_grad
+            else:
+                pending[producer_key] = existing + input_grad
+                if not create_graph:
+                    owned.add(producer_key)
+        if on_step is not None:
+            on_step(node, output, grad, input_grads)
+        if not retain_graph:
+            node.released = True
+    return captured if targets is not None else None
+
+
+def _deliver(
+    leaf: Tensor,
+    grad: Any,
+    fresh: bool,
+    target_index: dict[int, int] | None,
+    captured: list[Any],
+    create_graph: bool,
+) -> None:
+    """Give a leaf its gradient: into a target slot, or accumulated into ``.grad``."""
+    if target_index is not None:
+        slot = target_index.get(id(leaf))
+        if slot is not None:
+            captured[slot] = grad if captured[slot] is None else captured[slot] + grad
+        return
+    if create_graph:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
+        leaf.grad = grad if fresh else np.array(grad, dtype=leaf.dtype)
+    elif isinstance(leaf.grad, Tensor):
+        leaf.grad = leaf.grad._data + grad
+    else:
+        leaf.grad += grad
+
+
+from autograd_lite import ops  # noqa: E402  (Tensor's operators call the op table)

@@ -1,0 +1,861 @@
+"""The op table: one small Node class per op, then the public functions.
+
+Each Node gives ``forward`` (NumPy on arrays) and ``vjps``: one vector-Jacobian
+product per input, ``vjp(grad, out, *inputs, **params)``. The vjps use only NumPy
+functions and operators that Tensors also support, so the same line computes a plain
+gradient or, under ``create_graph=True``, a differentiable one. Gradients may come back
+in the broadcast shape: the engine sums them to each input's shape in one place.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.engine import Node, Tensor, apply
+
+ArrayLike = Any  # a Tensor, a NumPy array or a Python number
+Axis = int | tuple[int, ...] | None
+
+
+# ============================================================================
+# Elementwise arithmetic
+# ============================================================================
+class Add(Node):
+    formula = "d(a+b)/da = 1, d(a+b)/db = 1"
+    forward = staticmethod(np.add)
+    vjps = (lambda g, out, a, b: g, lambda g, out, a, b: g)
+
+
+class Sub(Node):
+    formula = "d(a-b)/da = 1, d(a-b)/db = -1"
+    forward = staticmethod(np.subtract)
+    vjps = (lambda g, out, a, b: g, lambda g, out, a, b: -g)
+
+
+class Mul(Node):
+    formula = "d(a*b)/da = b, d(a*b)/db = a"
+    forward = staticmethod(np.multiply)
+    vjps = (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
+
+
+class Div(Node):
+    formula = "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2"
+    forward = staticmethod(np.divide)
+    vjps = (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b)
+
+
+class Neg(Node):
+    formula = "d(-a)/da = -1"
+    forward = staticmethod(np.negative)
+    vjps = (lambda g, out, a: -g,)
+
+
+class Power(Node):
+    formula = "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
+    forward = staticmethod(np.power)
+    vjps = (
+        lambda g, out, a, b: g * b * a ** (b - 1),
+        lambda g, out, a, b: g * out * _log_or_zero(a),
+    )
+
+
+def _log_or_zero(a: Any) -> Any:
+    # d(a**b)/db at a = 0 is 0 (for b > 0); log(0) = -inf would give 0 * -inf = nan.
+    return np.log(np.where(a > 0, a, 1))
+
+
+class Exp(Node):
+    formula = "d/da exp(a) = exp(a)"
+    forward = staticmethod(np.exp)
+    vjps = (lambda g, out, a: g * out,)
+
+
+class Log(Node):
+    formula = "d/da log(a) = 1/a"
+
+    @staticmethod
+    def forward(a: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf is a valid answer
+            return np.log(a)
+
+    vjps = (lambda g, out, a: g / a,)
+
+
+class Sqrt(Node):
+    formula = "d/da sqrt(a) = 1/(2*sqrt(a))"
+    forward = staticmethod(np.sqrt)
+    vjps = (lambda g, out, a: g / (2 * out),)
+
+
+class Abs(Node):
+    formula = "d/da |a| = sign(a)"
+    forward = staticmethod(np.abs)
+    vjps = (lambda g, out, a: g * np.sign(_array(a)),)
+
+
+class Sin(Node):
+    formula = "d/da sin(a) = cos(a)"
+    forward = staticmethod(np.sin)
+    vjps = (lambda g, out, a: g * np.cos(a),)
+
+
+class Cos(Node):
+    formula = "d/da cos(a) = -sin(a)"
+    forward = staticmethod(np.cos)
+    vjps = (lambda g, out, a: -g * np.sin(a),)
+
+
+# ============================================================================
+# Activations
+# ============================================================================
+class Sigmoid(Node):
+    formula = "d/da sigmoid(a) = sigmoid(a) * (1 - sigmoid(a))"
+
+    @staticmethod
+    def forward(a: np.ndarray) -> np.ndarray:
+        # exp of a non-positive number never overflows: for a >= 0 use 1/(1+e^-a),
+        # for a < 0 the equal e^a/(1+e^a).
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+    vjps = (lambda g, out, a: g * out * (1 - out),)
+
+
+class Tanh(Node):
+    formula = "d/da tanh(a) = 1 - tanh(a)**2"
+    forward = staticmethod(np.tanh)
+    vjps = (lambda g, out, a: g * (1 - out * out),)
+
+
+class Relu(Node):
+    formula = "d/da relu(a) = 1 if a > 0 else 0"
+
+    @staticmethod
+    def forward(a: np.ndarray) -> np.ndarray:
+        return np.maximum(a, 0)
+
+    vjps = (lambda g, out, a: g * (_array(a) > 0),)
+
+
+class Maximum(Node):
+    formula = "d max(a,b)/da = 1 if a > b, 1/2 if a == b, else 0 (and the rest to b)"
+    forward = staticmethod(np.maximum)
+    vjps = (
+        lambda g, out, a, b: g * _tie_split(a, b, g),
+        lambda g, out, a, b: g * _tie_split(b, a, g),
+    )
+
+
+class Minimum(Node):
+    formula = "d min(a,b)/da = 1 if a < b, 1/2 if a == b, else 0 (and the rest to b)"
+    forward = staticmethod(np.minimum)
+    vjps = (
+        lambda g, out, a, b: g * _tie_split(b, a, g),
+        lambda g, out, a, b: g * _tie_split(a, b, g),
+    )
+
+
+def _tie_split(winner: Any, loser: Any, like: Any) -> np.ndarray:
+    """1 where winner > loser, 0.5 on ties, 0 elsewhere (in the dtype of ``like``)."""
+    winner, loser = _array(winner), _array(loser)
+    mask = np.asarray(winner > loser, dtype=like.dtype)
+    mask[np.broadcast_to(winner == loser, mask.shape)] = 0.5
+    return mask
+
+
+class Where(Node):
+    formula = "d where(c,a,b)/da = 1 where c, d/db = 1 where not c"
+
+    @staticmethod
+    def forward(a: np.ndarray, b: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        return np.where(condition, a, b)
+
+    vjps = (
+        lambda g, out, a, b, condition: np.where(condition, g, 0),
+        lambda g, out, a, b, condition: np.where(condition, 0, g),
+    )
+
+
+class Clip(Node):
+    formula = "d clip(a, low, high)/da = 1 where low <= a <= high, else 0"
+
+    @staticmethod
+    def forward(a: np.ndarray, low: Any, high: Any) -> np.ndarray:
+        return np.clip(a, low, high)
+
+    @staticmethod
+    def _inside(a: Any, low: Any, high: Any) -> np.ndarray:
+        a = _array(a)
+        inside = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        return inside
+
+    vjps = (lambda g, out, a, low, high: g * Clip._inside(a, low, high),)
+
+
+class Cast(Node):
+    formula = "d cast(a)/da = 1"
+
+    @staticmethod
+    def forward(a: np.ndarray, dtype: Any) -> np.ndarray:
+        return a.astype(dtype)
+
+    vjps = (lambda g, out, a, dtype: g.astype(a.dtype),)
+
+
+# ============================================================================
+# Reductions
+# ============================================================================
+def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = _normalize_axes(axis, len(shape))
+    return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
+def _normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)  # type: ignore[arg-type]
+    normalized = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        normalized.append(a % ndim if ndim else 0)
+    return tuple(normalized)
+
+
+def _spread(g: Any, a: Any, axis: Axis) -> Any:
+    """Broadcast a reduced gradient back over the reduced axes of ``a``."""
+    return np.broadcast_to(g.reshape(_kept_shape(a.shape, axis)), a.shape)
+
+
+class Sum(Node):
+    formula = "d sum(a)/da = 1 for every element"
+    forward = staticmethod(np.sum)
+    vjps = (lambda g, out, a, axis, keepdims: _spread(g, a, axis),)
+
+
+class Mean(Node):
+    formula = "d mean(a)/da = 1/n for every element (n = number averaged)"
+    forward = staticmethod(np.mean)
+    vjps = (lambda g, out, a, axis, keepdims: _spread(g / _count(a, out), a, axis),)
+
+
+def _count(a: Any, out: Any) -> int:
+    """How many elements of ``a`` were averaged into each element of ``out``."""
+    return a.size // out.size if out.size else 1
+
+
+class Max(Node):
+    formula = "d max(a)/da = 1 at the arg-max (split evenly between ties), else 0"
+    forward = staticmethod(np.max)
+    vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
+
+
+class Min(Node):
+    formula = "d min(a)/da = 1 at the arg-min (split evenly between ties), else 0"
+    forward = staticmethod(np.min)
+    vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
+
+
+def _to_extremes(g: Any, out: Any, a: Any, axis: Axis) -> Any:
+    kept = _kept_shape(a.shape, axis)
+    hits = (_array(a) == _array(out).reshape(kept)).astype(g.dtype)
+    hits /= hits.sum(axis=axis, keepdims=True)
+    return g.reshape(kept) * hits
+
+
+class LogSumExp(Node):
+    formula = "d logsumexp(a)/da = softmax(a) = exp(a - logsumexp(a))"
+
+    @staticmethod
+    def forward(a: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        shift = _finite_max(a, axis)
+        with np.errstate(divide="ignore"):
+            result = np.log(np.sum(np.exp(a - shift), axis=axis, keepdims=True)) + shift
+        return result if keepdims else np.squeeze(result, axis=axis)
+
+    vjps = (
+        lambda g, out, a, axis, keepdims: (
+            g.reshape(_kept_shape(a.shape, axis)) * np.exp(a - out.reshape(_kept_shape(a.shape, axis)))
+        ),
+    )
+
+
+def _finite_max(a: np.ndarray, axis: Axis) -> np.ndarray:
+    # Subtracting the max keeps exp() <= 1; an all -inf row would give nan, so shift by 0 there.
+    shift = np.max(a, axis=axis, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
+
+
+class Softmax(Node):
+    formula = "d softmax(a)_i/da_j = s_i * (delta_ij - s_j)"
+
+    @staticmethod
+    def forward(a: np.ndarray, axis: int) -> np.ndarray:
+        e = np.exp(a - _finite_max(a, axis))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    vjps = (lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+
+
+class LogSoftmax(Node):
+    formula = "d log_softmax(a)_i/da_j = delta_ij - softmax(a)_j"
+
+    @staticmethod
+    def forward(a: np.ndarray, axis: int) -> np.ndarray:
+        shifted = a - _finite_max(a, axis)
+        with np.errstate(divide="ignore"):
+            return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    vjps = (lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+
+# ============================================================================
+# Linear algebra
+# ============================================================================
+def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m): outer product of g and b
+        return g[..., None] * b
+    if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
+        return (b @ g[..., None])[..., 0]
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:  # (k,) @ (..., k, n): outer product of a and g
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:  # (..., m, k) @ (k,)
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+class Matmul(Node):
+    formula = "d(a@b)/da = grad @ b.T, d(a@b)/db = a.T @ grad"
+    forward = staticmethod(np.matmul)
+    vjps = (
+        lambda g, out, a, b: g * b if a.ndim == 1 and b.ndim == 1 else _matmul_vjp_a(g, out, a, b),
+        _matmul_vjp_b,
+    )
+
+
+class Dot(Node):
+    formula = "d dot(a,b)/da = grad . b.T, d dot(a,b)/db = a.T . grad"
+    forward = staticmethod(np.dot)
+    vjps = Matmul.vjps  # np.dot equals np.matmul for 1-D and 2-D operands
+
+
+class Linear(Node):
+    formula = "d(x@W+b)/dx = grad @ W.T, d/dW = x.T @ grad, d/db = grad summed over rows"
+    # Fused dense layer: one node instead of Matmul + Add, and the bias gradient is a
+    # plain row sum instead of the general un-broadcasting path.
+
+    @staticmethod
+    def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        out = x @ weight
+        out += bias
+        return out
+
+    vjps = (
+        lambda g, out, x, weight, bias: g @ np.swapaxes(weight, -1, -2),
+        lambda g, out, x, weight, bias: np.swapaxes(x.reshape(-1, x.shape[-1]), -1, -2) @ g.reshape(-1, g.shape[-1]),
+        lambda g, out, x, weight, bias: np.sum(g.reshape(-1, g.shape[-1]), axis=0),
+    )
+
+
+class SoftmaxCrossEntropy(Node):
+    formula = "d(-sum(t * log_softmax(z)))/dz = softmax(z) - t"
+    # Fused and stable: log-softmax via log-sum-exp, and the famous simple gradient.
+
+    @staticmethod
+    def forward(logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
+        log_probabilities = LogSoftmax.forward(logits, -1)
+        if labels is not None:
+            return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
+        return -np.sum(np.where(target > 0, target * log_probabilities, 0), axis=-1)
+
+    vjps = (lambda g, out, logits, labels, target: g[..., None] * (_softmax(logits) - _target(logits, labels, target)),)
+
+
+def _softmax(logits: Any) -> Any:
+    return softmax(logits) if isinstance(logits, Tensor) else Softmax.forward(logits, -1)
+
+
+def _target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
+    """The target distribution: one-hot rows for integer labels."""
+    if labels is None:
+        return target  # type: ignore[return-value]
+    one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
+    return one_hot
+
+
+# ============================================================================
+# Shape and indexing
+# ============================================================================
+class Reshape(Node):
+    formula = "reshape moves values, so the gradient is reshaped back"
+
+    @staticmethod
+    def forward(a: np.ndarray, shape: Any) -> np.ndarray:
+        return a.reshape(shape)
+
+    vjps = (lambda g, out, a, shape: g.reshape(a.shape),)
+
+
+class Transpose(Node):
+    formula = "transpose moves values, so the gradient is transposed back"
+    forward = staticmethod(np.transpose)
+    vjps = (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),)
+
+
+class BroadcastTo(Node):
+    formula = "d broadcast_to(a)/da: sum the gradient over the copies"
+    forward = staticmethod(np.broadcast_to)
+    vjps = (lambda g, out, a, shape: g,)  # the engine's unbroadcast sums it back
+
+
+class GetItem(Node):
+    formula = "d a[index]/da = 1 at the selected positions (repeats add up)"
+
+    @staticmethod
+    def forward(a: np.ndarray, index: Any) -> np.ndarray:
+        return a[index]
+
+    vjps = (lambda g, out, a, index: scatter_add(g, a.shape, index),)
+
+
+class ScatterAdd(Node):
+    formula = "d scatter_add(g)/dg = g[index]"
+
+    @staticmethod
+    def forward(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+        result = np.zeros(shape, dtype=g.dtype)
+        if _is_basic_index(index):
+            result[index] = g  # no position can repeat: plain assignment is enough
+        else:
+            np.add.at(result, index, g)
+        return result
+
+    vjps = (lambda g, out, grad_in, shape, index: g[index],)
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts)
+
+
+def scatter_add(values: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """Zeros of ``shape`` with ``values`` added at ``index`` (np.add.at); differentiable."""
+    if isinstance(values, Tensor):
+        return apply(ScatterAdd, values, shape=shape, index=index)
+    return ScatterAdd.forward(values, shape, index)
+
+
+class Concatenate(Node):
+    formula = "d concatenate(a_1..a_n)/da_i = the slice of grad that came from a_i"
+
+    @staticmethod
+    def forward(*arrays: np.ndarray, axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    @classmethod
+    def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        axis = params["axis"] % grad.ndim
+        start = builtins.sum(t.shape[axis] for t in inputs[:index])
+        window = (slice(None),) * axis + (slice(start, start + inputs[index].shape[axis]),)
+        return grad[window]
+
+
+class Stack(Node):
+    formula = "d stack(a_1..a_n)/da_i = grad[i] along the new axis"
+
+    @staticmethod
+    def forward(*arrays: np.ndarray, axis: int) -> np.ndarray:
+        return np.stack(arrays, axis=axis)
+
+    @classmethod
+    def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        axis = params["axis"] % grad.ndim
+        return grad[(slice(None),) * axis + (index,)]
+
+
+# ============================================================================
+# Public functions: one-line wrappers that turn arguments into Tensors
+# ============================================================================
+def _array(value: Any) -> Any:
+    """The NumPy data of a Tensor, anything else unchanged (for masks and constants)."""
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float)) and like.dtype.kind == "f":
+        # A Python number takes the other operand's float dtype: float32 stays float32.
+        return Tensor._from_op(np.asarray(value, dtype=like.dtype), None)
+    return Tensor._from_op(np.asarray(value), None)
+
+
+def _pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor):
+        return a, _tensor(b, a)
+    b = _tensor(b)
+    return _tensor(a, b), b
+
+
+def add(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a + b, broadcasting like NumPy."""
+    return apply(Add, *_pair(a, b))
+
+
+def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a - b, broadcasting like NumPy."""
+    return apply(Sub, *_pair(a, b))
+
+
+def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a * b, broadcasting like NumPy."""
+    return apply(Mul, *_pair(a, b))
+
+
+def div(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a / b, broadcasting like NumPy."""
+    return apply(Div, *_pair(a, b))
+
+
+def power(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a ** b, broadcasting like NumPy."""
+    return apply(Power, *_pair(a, b))
+
+
+def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise larger of a and b; on a tie each side gets half the gradient."""
+    return apply(Maximum, *_pair(a, b))
+
+
+def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise smaller of a and b; on a tie each side gets half the gradient."""
+    return apply(Minimum, *_pair(a, b))
+
+
+def neg(a: ArrayLike) -> Tensor:
+    """Elementwise -a."""
+    return apply(Neg, _tensor(a))
+
+
+def exp(a: ArrayLike) -> Tensor:
+    """Elementwise e ** a."""
+    return apply(Exp, _tensor(a))
+
+
+def log(a: ArrayLike) -> Tensor:
+    """Elementwise natural logarithm; log(0) is -inf, without a warning."""
+    return apply(Log, _tensor(a))
+
+
+def sqrt(a: ArrayLike) -> Tensor:
+    """Elementwise square root."""
+    return apply(Sqrt, _tensor(a))
+
+
+def abs(a: ArrayLike) -> Tensor:  # noqa: A001 - NumPy's name
+    """Elementwise absolute value (derivative sign(a), 0 at 0)."""
+    return apply(Abs, _tensor(a))
+
+
+def sin(a: ArrayLike) -> Tensor:
+    """Elementwise sine."""
+    return apply(Sin, _tensor(a))
+
+
+def cos(a: ArrayLike) -> Tensor:
+    """Elementwise cosine."""
+    return apply(Cos, _tensor(a))
+
+
+def sigmoid(a: ArrayLike) -> Tensor:
+    """Elementwise 1 / (1 + exp(-a)), stable for any magnitude."""
+    return apply(Sigmoid, _tensor(a))
+
+
+def tanh(a: ArrayLike) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return apply(Tanh, _tensor(a))
+
+
+def relu(a: ArrayLike) -> Tensor:
+    """Elementwise max(a, 0); its derivative at 0 is 0."""
+    return apply(Relu, _tensor(a))
+
+
+def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (condition is not differentiated)."""
+    a, b = _pair(a, b)
+    return apply(Where, a, b, condition=np.asarray(_array(condition), dtype=bool))
+
+
+def clip(a: ArrayLike, low: Any = None, high: Any = None) -> Tensor:
+    """Limit values to [low, high]; the gradient passes where low <= a <= high."""
+    if low is None and high is None:
+        raise ValueError("clip: give at least one of low and high")
+    return apply(Clip, _tensor(a), low=_array(low), high=_array(high))
+
+
+def astype(a: ArrayLike, dtype: Any) -> Tensor:
+    """Cast to another dtype; the gradient is cast back."""
+    a = _tensor(a)
+    if np.dtype(dtype) == a.dtype:
+        return a
+    return apply(Cast, a, dtype=np.dtype(dtype))
+
+
+def _check_axis(name: str, a: Tensor, axis: Axis) -> Axis:
+    if axis is None:
+        return None
+    try:
+        axes = _normalize_axes(axis, a.ndim)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: invalid axis {axis!r} for a tensor of shape {a.shape}: {error}") from None
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: repeated axis in {axis!r}")
+    return axes[0] if isinstance(axis, (int, np.integer)) else axes
+
+
+def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (an int, a tuple, or None for every element)."""
+    a = _tensor(a)
+    return apply(Sum, a, axis=_check_axis("sum", a, axis), keepdims=keepdims)
+
+
+def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``."""
+    a = _tensor(a)
+    return apply(Mean, a, axis=_check_axis("mean", a, axis), keepdims=keepdims)
+
+
+def max(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; the gradient goes to the arg-max, split evenly between ties."""
+    a = _tensor(a)
+    return apply(Max, a, axis=_check_axis("max", a, axis), keepdims=keepdims)
+
+
+def min(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; the gradient goes to the arg-min, split evenly between ties."""
+    a = _tensor(a)
+    return apply(Min, a, axis=_check_axis("min", a, axis), keepdims=keepdims)
+
+
+def logsumexp(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(a))) over ``axis``, computed by subtracting the max first."""
+    a = _tensor(a)
+    return apply(LogSumExp, a, axis=_check_axis("logsumexp", a, axis), keepdims=keepdims)
+
+
+def softmax(a: ArrayLike, axis: int = -1) -> Tensor:
+    """exp(a) / sum(exp(a)) along ``axis``, computed by subtracting the max first."""
+    a = _tensor(a)
+    return apply(Softmax, a, axis=_check_axis("softmax", a, axis))
+
+
+def log_softmax(a: ArrayLike, axis: int = -1) -> Tensor:
+    """a - logsumexp(a) along ``axis``: log-probabilities without overflow or log(0)."""
+    a = _tensor(a)
+    return apply(LogSoftmax, a, axis=_check_axis("log_softmax", a, axis))
+
+
+def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Matrix product following np.matmul (1-D operands and batched N-D included)."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; use mul"
+        )
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of a ({inner_a}) must "
+            f"equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of b ({inner_b})"
+        )
+    return apply(Matmul, a, b)
+
+
+def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """np.dot for 0-D, 1-D and 2-D operands (use matmul for batches)."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    if a.ndim > 2 or b.ndim > 2:
+        raise ValueError(
+            f"dot: supports 1-D and 2-D operands, got shapes {a.shape} and {b.shape}; use matmul for batches"
+        )
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
+        raise ValueError(f"dot: shapes {a.shape} and {b.shape} do not fit: {a.shape[-1]} != {inner_b}")
+    return apply(Dot, a, b)
+
+
+def linear(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
+    """``x @ weight + bias`` as one fused node (a dense layer); weight has shape (in, out)."""
+    x, weight = _pair(x, weight)
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[0]:
+        raise ValueError(
+            f"linear: x of shape {x.shape} does not fit weight of shape {weight.shape}: need weight (in, out) "
+            f"with in == x.shape[-1]"
+        )
+    if bias is None:
+        return matmul(x, weight)
+    bias = _tensor(bias, weight)
+    if bias.shape != (weight.shape[1],):
+        raise ValueError(
+            f"linear: bias has shape {bias.shape}, expected ({weight.shape[1]},) for weight {weight.shape}"
+        )
+    return apply(Linear, x, weight, bias)
+
+
+def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
+    """Cross-entropy of softmax(logits) against ``target``, one value per row (last axis = classes).
+
+    ``target`` is either integer class labels (shape ``logits.shape[:-1]``) or a
+    probability distribution per row (one-hot or soft, shape ``logits.shape``). Computed
+    from the logits with log-sum-exp, never as log(softmax), so it cannot overflow.
+    """
+    logits = _tensor(logits)
+    target_array = np.asarray(_array(target))
+    if logits.ndim < 1:
+        raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
+    classes = logits.shape[-1]
+    if target_array.dtype.kind in "iu":
+        if target_array.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"softmax_cross_entropy: integer labels have shape {target_array.shape}, expected "
+                f"{logits.shape[:-1]} for logits of shape {logits.shape}"
+            )
+        if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
+            bad = target_array[(target_array < 0) | (target_array >= classes)].flat[0]
+            raise ValueError(
+                f"softmax_cross_entropy: label {bad} is out of range for {classes} classes (0..{classes - 1})"
+            )
+        return apply(SoftmaxCrossEntropy, logits, labels=target_array.astype(np.intp), target=None)
+    if target_array.dtype.kind != "f" or target_array.shape != logits.shape:
+        raise ValueError(
+            f"softmax_cross_entropy: target of shape {target_array.shape} and dtype {target_array.dtype} does not "
+            f"fit logits of shape {logits.shape}: give integer labels of shape {logits.shape[:-1]} or "
+            f"probabilities of shape {logits.shape}"
+        )
+    if not np.all(np.isfinite(target_array)):
+        raise ValueError("softmax_cross_entropy: target contains NaN or infinity")
+    return apply(SoftmaxCrossEntropy, logits, labels=None, target=target_array.astype(logits.dtype, copy=False))
+
+
+def reshape(a: ArrayLike, shape: int | tuple[int, ...]) -> Tensor:
+    """The same values in a new shape (one dimension may be -1)."""
+    return apply(Reshape, _tensor(a), shape=shape)
+
+
+def transpose(a: ArrayLike, axes: tuple[int, ...] | None = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None)."""
+    a = _tensor(a)
+    if axes is not None:
+        axes = tuple(int(axis) % builtins.max(a.ndim, 1) for axis in axes)
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+    return apply(Transpose, a, axes=axes)
+
+
+def broadcast_to(a: ArrayLike, shape: tuple[int, ...]) -> Tensor:
+    """Repeat values to ``shape`` as NumPy broadcasting would."""
+    return apply(BroadcastTo, _tensor(a), shape=tuple(shape) if not isinstance(shape, int) else (shape,))
+
+
+def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    a = _tensor(a)
+    axes = list(range(a.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(a, tuple(axes))
+
+
+def expand_dims(a: ArrayLike, axis: int | tuple[int, ...]) -> Tensor:
+    """Insert axes of length 1."""
+    a = _tensor(a)
+    return reshape(a, np.expand_dims(a.data, axis).shape)
+
+
+def getitem(a: ArrayLike, index: Any) -> Tensor:
+    """``a[index]`` with ints, slices, None, Ellipsis, boolean masks or integer arrays."""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    elif isinstance(index, tuple):
+        index = tuple(p.data if isinstance(p, Tensor) else np.asarray(p) if isinstance(p, list) else p for p in index)
+    return apply(GetItem, _tensor(a), index=index)
+
+
+def concatenate(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if len(tensors) == 0:
+        raise ValueError("concatenate: needs at least one tensor")
+    return apply(Concatenate, *[_tensor(t) for t in tensors], axis=axis)
+
+
+def stack(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new axis."""
+    if len(tensors) == 0:
+        raise ValueError("stack: needs at least one tensor")
+    return apply(Stack, *[_tensor(t) for t in tensors], axis=axis)
+
+
+# ============================================================================
+# NumPy interoperability: np.exp(tensor) and friends return differentiable Tensors
+# ============================================================================
+_UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.divide: div, np.power: power,
+    np.negative: neg, np.exp: exp, np.log: log, np.sqrt: sqrt, np.absolute: abs,
+    np.sin: sin, np.cos: cos, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
+    np.matmul: matmul,
+}  # fmt: skip
+
+_FUNCTIONS = {
+    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
+    np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
+    np.broadcast_to: broadcast_to, np.where: where, np.concatenate: concatenate,
+    np.stack: stack, np.expand_dims: expand_dims, np.dot: dot, np.clip: clip,
+}  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Route a NumPy ufunc on Tensors to the matching op; others get plain arrays."""
+    function = _UFUNCS.get(ufunc)
+    if function is not None and method == "__call__" and not kwargs:
+        return function(*inputs)
+    return getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs))
+
+
+def dispatch_function(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Route a NumPy function on Tensors to the matching op; others get plain arrays."""
+    ours = _FUNCTIONS.get(function)
+    if ours is not None:
+        try:
+            return ours(*args, **kwargs)
+        except TypeError:
+            pass  # a keyword we do not support: fall back to the plain computation
+    return function(*_plain(args), **_plain(kwargs))

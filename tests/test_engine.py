@@ -1,0 +1,282 @@
+"""The engine core: tape order, accumulation, graph lifetime, dtypes, errors, deep graphs."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given
+from strategies import arrays, shapes
+
+import autograd_lite as ag
+
+
+def test_readme_example_gradients_have_parameter_shapes() -> None:
+    x = ag.Tensor([[1.0, 2.0]], requires_grad=True)
+    W = ag.Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    b = ag.Tensor(np.zeros(3), requires_grad=True)
+    loss = (ag.sigmoid(x @ W + b) ** 2).mean()
+    loss.backward()
+    assert W.grad.shape == (2, 3) and b.grad.shape == (3,) and x.grad.shape == (1, 2)
+    s = 1 / (1 + np.exp(-(x.data @ W.data)))
+    expected_b = (2 * s * s * (1 - s) / 3).reshape(3)
+    np.testing.assert_allclose(b.grad, expected_b, rtol=1e-12)
+
+
+def test_tape_lists_nodes_in_execution_order() -> None:
+    x = ag.Tensor(2.0, requires_grad=True)
+    y = ag.exp(-x)
+    z = 1 / (1 + y)
+    assert [node.op for node in ag.tape(z)] == ["Neg", "Exp", "Add", "Div"]
+    assert all(isinstance(node.formula, str) and node.formula for node in ag.tape(z))
+
+
+def test_a_tensor_used_twice_gets_the_sum_of_both_gradients() -> None:
+    a = ag.Tensor(3.0, requires_grad=True)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    (x * x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * x.data**2)
+
+
+def test_gradients_accumulate_across_backward_calls_until_zero_grad() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_leaf_gradients_are_independent_arrays() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.Tensor([1.0, 2.0], requires_grad=True)
+    (x + y).sum().backward()
+    x.grad += 1
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+
+def test_backward_twice_through_released_graph_names_retain_graph() -> None:
+    x = ag.Tensor(1.0, requires_grad=True)
+    y = ag.exp(x) * 2
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = ag.exp(x) * 2
+    z.backward(retain_graph=True)
+    z.backward()
+    assert x.grad == pytest.approx(2 * np.e + 4 * np.e)
+
+
+def test_freed_graph_is_collected_without_cycles() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = ag.Tensor(np.ones(3), requires_grad=True)
+        y = ag.tanh(x * 2).sum()
+        node_ref = weakref.ref(y.node)
+        middle_ref = weakref.ref(y.node.inputs[0])
+        y.backward()
+        del y
+        assert node_ref() is None and middle_ref() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def test_deep_chain_of_100000_ops_backpropagates_iteratively() -> None:
+    x = ag.Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_no_grad_records_nothing() -> None:
+    x = ag.Tensor([1.0], requires_grad=True)
+    with ag.no_grad():
+        y = ag.exp(x) * 2
+    assert y.node is None and not y.requires_grad
+
+    @ag.no_grad()
+    def double(t: ag.Tensor) -> ag.Tensor:
+        return t * 2
+
+    assert double(x).node is None
+    assert (x * 2).node is not None  # recording is back on outside
+
+
+def test_modifying_data_needed_by_backward_is_detected() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()
+    w.data += 1.0
+    with pytest.raises(RuntimeError, match="Mul.*modified in place"):
+        y.backward()
+
+
+def test_detach_cuts_the_graph() -> None:
+    x = ag.Tensor(2.0, requires_grad=True)
+    y = x * x.detach()
+    y.backward()
+    assert x.grad == 2.0
+
+
+def test_retain_grad_keeps_intermediate_gradient() -> None:
+    x = ag.Tensor(2.0, requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * h).backward()
+    assert h.grad == 12.0
+
+
+# ----- ties and kinks -----------------------------------------------------------
+def test_max_splits_gradient_evenly_between_ties() -> None:
+    x = ag.Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+    x.zero_grad()
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_maximum_and_minimum_split_ties_half_each() -> None:
+    a = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = ag.Tensor([1.0, 5.0, 0.0], requires_grad=True)
+    ag.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0, 1])
+    np.testing.assert_array_equal(b.grad, [0.5, 1, 0])
+    a.zero_grad(), b.zero_grad()
+    ag.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1, 0])
+
+
+def test_relu_derivative_at_zero_is_zero() -> None:
+    x = ag.Tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    ag.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0, 0, 1])
+
+
+def test_getitem_with_repeated_indices_accumulates() -> None:
+    x = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(x.grad, [3, 0, 1])
+
+
+# ----- dtypes -------------------------------------------------------------------
+def test_float32_stays_float32_with_python_scalars() -> None:
+    x = ag.Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
+    y = ag.sigmoid(2.0 * x + 1) ** 2 / 3.0 - 0.5
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_default_dtype_is_float64_and_integers_become_float_with_requires_grad() -> None:
+    assert ag.Tensor([1.0]).dtype == np.float64
+    assert ag.Tensor([1, 2], requires_grad=True).dtype == np.float64
+    assert ag.Tensor([1, 2]).dtype.kind == "i"
+
+
+def test_requires_grad_on_complex_or_object_data_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="requires_grad=True needs real floating-point data.*complex"):
+        ag.Tensor([1 + 2j], requires_grad=True)
+    with pytest.raises(TypeError, match="object"):
+        ag.Tensor(np.array([None, 1.0], dtype=object), requires_grad=True)
+
+
+# ----- NumPy interoperability -----------------------------------------------------
+def test_numpy_functions_on_tensors() -> None:
+    t = ag.Tensor([[1.0, -2.0]], requires_grad=True)
+    assert isinstance(np.asarray(t), np.ndarray)
+    np.testing.assert_array_equal(np.asarray(t), t.data)
+    y = np.exp(t)  # routed to ag.exp: differentiable
+    assert isinstance(y, ag.Tensor) and y.node is not None
+    z = np.ones((1, 2)) * t  # reflected through __array_ufunc__
+    assert isinstance(z, ag.Tensor) and z.node is not None
+    comparison = t > 0
+    assert isinstance(comparison, np.ndarray) and comparison.dtype == bool
+    assert np.allclose(t, t.data)
+
+
+def test_item_numpy_len_and_properties() -> None:
+    t = ag.Tensor(np.arange(6.0).reshape(2, 3), name="t")
+    assert (t.shape, t.ndim, t.size, len(t), t.name) == ((2, 3), 2, 6, 2, "t")
+    assert ag.Tensor([[4.0]]).item() == 4.0
+    assert t.numpy() is t.data
+    assert t.T.shape == (3, 2) and t.transpose(1, 0).shape == (3, 2) and t.reshape(3, 2).shape == (3, 2)
+
+
+# ----- stability ----------------------------------------------------------------
+@given(arrays(shapes))
+def test_sigmoid_and_softmax_never_overflow(x: np.ndarray) -> None:
+    big = ag.Tensor(x * 1e4 / 3, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        s = ag.sigmoid(big)
+        p = ag.softmax(big.reshape(-1))
+        lp = ag.log_softmax(big.reshape(-1))
+        lse = ag.logsumexp(big)
+        (s.sum() + p.sum() + lp.sum() + lse).backward()
+    assert np.all(np.isfinite(s.data)) and np.all((s.data >= 0) & (s.data <= 1))
+    np.testing.assert_allclose(p.data.sum(), 1.0)
+    assert np.all(np.isfinite(lp.data)) and np.isfinite(lse.item())
+
+
+def test_log_of_zero_is_minus_infinity_without_crashing() -> None:
+    x = ag.Tensor([0.0, 1.0], requires_grad=True)
+    with np.errstate(all="raise"):
+        y = ag.log(x)
+    assert y.data[0] == -np.inf
+    ag.log(ag.Tensor([1.0, 2.0], requires_grad=True)).sum().backward()
+
+
+# ----- clear errors naming the op -----------------------------------------------
+def test_matmul_shape_mismatch_names_op_and_shapes() -> None:
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 5\)"):
+        ag.Tensor(np.ones((2, 3))) @ ag.Tensor(np.ones((4, 5)))
+
+
+def test_non_broadcastable_shapes_name_the_op() -> None:
+    with pytest.raises(ValueError, match=r"Add.*\(2, 3\).*\(4,\)"):
+        ag.add(np.ones((2, 3)), ag.Tensor(np.ones(4)))
+
+
+def test_backward_on_non_scalar_without_grad_is_an_error() -> None:
+    y = ag.Tensor(np.ones(3), requires_grad=True) * 2
+    with pytest.raises(ValueError, match=r"backward\(\).*shape \(3,\).*grad="):
+        y.backward()
+
+
+def test_backward_with_wrong_grad_shape_is_an_error() -> None:
+    y = ag.Tensor(np.ones(3), requires_grad=True) * 2
+    with pytest.raises(ValueError, match=r"backward\(\): grad has shape \(2,\)"):
+        y.backward(np.ones(2))
+    y.backward(np.array([1.0, 2.0, 3.0]))
+
+
+def test_grad_of_function_returning_non_scalar_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"grad: .*single number.*\(3,\)"):
+        ag.grad(lambda t: t * 2)(np.ones(3))
+
+
+def test_unknown_axis_names_the_op() -> None:
+    with pytest.raises(ValueError, match=r"sum: invalid axis 3 .*\(2, 2\)"):
+        ag.sum(np.ones((2, 2)), axis=3)
+    with pytest.raises(ValueError, match="mean"):
+        ag.Tensor(np.ones(2)).mean(axis=(0, 0))
+
+
+def test_dot_rejects_batches_and_mismatch() -> None:
+    with pytest.raises(ValueError, match="dot.*matmul"):
+        ag.dot(np.ones((2, 2, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"dot: shapes \(2,\) and \(3,\)"):
+        ag.dot(np.ones(2), np.ones(3))
+
+
+def test_backward_on_tensor_without_grad_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.Tensor(1.0).backward()

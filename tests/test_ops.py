@@ -1,0 +1,308 @@
+"""Every op: forward equals NumPy, backward equals central differences (hypothesis-drawn).
+
+OP_CASES is the op table of the tests: one strategy per public op drawing inputs from
+the op's valid domain. ``test_every_op_has_a_property_test`` makes a missing entry fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import (
+    arrays,
+    away_from_zero,
+    axes_for,
+    broadcastable_arrays,
+    dot_operands,
+    floats,
+    indices_for,
+    matmul_operands,
+    shapes,
+)
+
+import autograd_lite as ag
+
+
+class Case(NamedTuple):
+    function: Any  # takes Tensors, returns a Tensor
+    inputs: list  # float64 arrays
+    reference: Any  # the same computation in plain NumPy
+    rtol: float = 1e-4  # for the gradient check
+
+
+def unary(op: Any, reference: Any, elements: Any = None) -> st.SearchStrategy[Case]:
+    return st.builds(lambda x: Case(op, [x], reference), arrays(shapes, elements))
+
+
+def binary(op: Any, reference: Any, first: Any = None, second: Any = None) -> st.SearchStrategy[Case]:
+    return st.builds(lambda xs: Case(op, xs, reference), broadcastable_arrays(elements_list=[first, second]))
+
+
+def reduction(op: Any, reference: Any, distinct: bool = False) -> st.SearchStrategy[Case]:
+    @st.composite
+    def build(draw: Any) -> Case:
+        x = draw(arrays(shapes, unique=distinct))
+        if distinct:  # max/min have a kink at ties: keep values apart by more than the step h
+            assume(x.size < 2 or np.min(np.diff(np.sort(x, axis=None))) > 1e-2)
+        axis, keepdims = draw(axes_for(x.ndim)), draw(st.booleans())
+        return Case(
+            lambda t: op(t, axis=axis, keepdims=keepdims), [x], lambda a: reference(a, axis=axis, keepdims=keepdims)
+        )
+
+    return build()
+
+
+def along_axis(op: Any, reference: Any) -> st.SearchStrategy[Case]:
+    @st.composite
+    def build(draw: Any) -> Case:
+        x = draw(arrays(hnp_shapes_at_least_1d))
+        axis = draw(st.integers(-x.ndim, x.ndim - 1))
+        return Case(lambda t: op(t, axis=axis), [x], lambda a: reference(a, axis=axis))
+
+    return build()
+
+
+hnp_shapes_at_least_1d = shapes.filter(lambda s: len(s) >= 1)
+
+
+def np_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+@st.composite
+def far_apart_pair(draw: Any) -> list[np.ndarray]:
+    """Two broadcastable arrays with no near-ties (maximum/minimum have a kink there)."""
+    a, b = draw(broadcastable_arrays())
+    assume(np.all(np.abs(a - b) > 1e-2))
+    return [a, b]
+
+
+@st.composite
+def where_case(draw: Any) -> Case:
+    a, b, condition = draw(broadcastable_arrays(count=3))
+    mask = condition > 0
+    return Case(lambda x, y: ag.where(mask, x, y), [a, b], lambda x, y: np.where(mask, x, y))
+
+
+@st.composite
+def clip_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    low, high = -1.0, 1.0
+    assume(np.all(np.abs(np.abs(x) - 1.0) > 1e-2))  # away from the kinks at the bounds
+    return Case(lambda t: ag.clip(t, low, high), [x], lambda a: np.clip(a, low, high))
+
+
+@st.composite
+def reshape_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    new_shape = draw(
+        st.sampled_from(
+            [(x.size,), (1, x.size), (x.size, 1), (-1,), ()] if x.size == 1 else [(x.size,), (1, x.size), (-1, 1)]
+        )
+    )
+    return Case(lambda t: ag.reshape(t, new_shape), [x], lambda a: np.reshape(a, new_shape))
+
+
+@st.composite
+def transpose_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    axes = draw(st.one_of(st.none(), st.permutations(range(x.ndim)).map(tuple)))
+    return Case(lambda t: ag.transpose(t, axes), [x], lambda a: np.transpose(a, axes))
+
+
+@st.composite
+def swapaxes_case(draw: Any) -> Case:
+    x = draw(arrays(hnp_shapes_at_least_1d))
+    first, second = draw(st.integers(0, x.ndim - 1)), draw(st.integers(-x.ndim, x.ndim - 1))
+    return Case(lambda t: ag.swapaxes(t, first, second), [x], lambda a: np.swapaxes(a, first, second))
+
+
+@st.composite
+def broadcast_to_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    target = draw(st.tuples(*[st.sampled_from([size, 3]) if size == 1 else st.just(size) for size in x.shape]))
+    target = (2,) + target if draw(st.booleans()) else target
+    return Case(lambda t: ag.broadcast_to(t, target), [x], lambda a: np.broadcast_to(a, target))
+
+
+@st.composite
+def expand_dims_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    axis = draw(st.integers(-x.ndim - 1, x.ndim))
+    return Case(lambda t: ag.expand_dims(t, axis), [x], lambda a: np.expand_dims(a, axis))
+
+
+@st.composite
+def getitem_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    index = draw(indices_for(x.shape))
+    return Case(lambda t: t[index], [x], lambda a: a[index])
+
+
+@st.composite
+def join_case(draw: Any, stack: bool) -> Case:
+    base = draw(hnp_shapes_at_least_1d)
+    count = draw(st.integers(1, 3))
+    axis = draw(st.integers(-len(base) - stack, len(base) - 1 + stack))
+    if stack:
+        xs = [draw(arrays(base)) for _ in range(count)]
+        return Case(lambda *ts: ag.stack(ts, axis=axis), xs, lambda *a: np.stack(a, axis=axis))
+    sizes = [draw(st.integers(1, 3)) for _ in range(count)]
+    position = axis % len(base)
+    xs = [draw(arrays(base[:position] + (size,) + base[position + 1 :])) for size in sizes]
+    return Case(lambda *ts: ag.concatenate(ts, axis=axis), xs, lambda *a: np.concatenate(a, axis=axis))
+
+
+@st.composite
+def astype_case(draw: Any) -> Case:
+    x = draw(arrays(shapes))
+    # float32 rounding limits what central differences can resolve, hence the looser rtol.
+    return Case(lambda t: ag.astype(t, np.float32).astype(np.float64), [x], lambda a: a.astype(np.float32), rtol=1e-2)
+
+
+@st.composite
+def linear_case(draw: Any) -> Case:
+    rows, inputs, outputs = (draw(st.integers(1, 3)) for _ in range(3))
+    batch = draw(st.sampled_from([(), (2,)]))
+    x, weight, bias = draw(arrays(batch + (rows, inputs))), draw(arrays((inputs, outputs))), draw(arrays((outputs,)))
+    return Case(ag.linear, [x, weight, bias], lambda a, w, b: a @ w + b)
+
+
+@st.composite
+def softmax_cross_entropy_case(draw: Any) -> Case:
+    logits = draw(arrays(st.tuples(st.integers(1, 4), st.integers(1, 4))))
+    rows, classes = logits.shape
+    if draw(st.booleans()):
+        labels = draw(hnp.arrays(np.int64, (rows,), elements=st.integers(0, classes - 1)))
+        reference = lambda z: -np.log(np_softmax(z, -1))[np.arange(rows), labels]  # noqa: E731
+        return Case(lambda z: ag.softmax_cross_entropy(z, labels), [logits], reference)
+    target = np_softmax(draw(arrays((rows, classes))), -1)
+    reference = lambda z: -(target * np.log(np_softmax(z, -1))).sum(-1)  # noqa: E731
+    return Case(lambda z: ag.softmax_cross_entropy(z, target), [logits], reference)
+
+
+positive = floats(0.2, 3.0)
+OP_CASES: dict[str, st.SearchStrategy[Case]] = {
+    "add": binary(ag.add, np.add),
+    "sub": binary(ag.sub, np.subtract),
+    "mul": binary(ag.mul, np.multiply),
+    "div": binary(ag.div, np.divide, second=away_from_zero(0.5)),
+    "neg": unary(ag.neg, np.negative),
+    "power": binary(ag.power, np.power, first=floats(0.5, 2.0), second=floats(-2.0, 2.0)),
+    "exp": unary(ag.exp, np.exp),
+    "log": unary(ag.log, np.log, positive),
+    "sqrt": unary(ag.sqrt, np.sqrt, positive),
+    "abs": unary(ag.abs, np.abs, away_from_zero(0.05)),
+    "sin": unary(ag.sin, np.sin),
+    "cos": unary(ag.cos, np.cos),
+    "sigmoid": unary(ag.sigmoid, lambda a: 1 / (1 + np.exp(-a)), floats(-8, 8)),
+    "tanh": unary(ag.tanh, np.tanh),
+    "relu": unary(ag.relu, lambda a: np.maximum(a, 0), away_from_zero(0.05)),
+    "maximum": st.builds(lambda xs: Case(ag.maximum, xs, np.maximum), far_apart_pair()),
+    "minimum": st.builds(lambda xs: Case(ag.minimum, xs, np.minimum), far_apart_pair()),
+    "where": where_case(),
+    "clip": clip_case(),
+    "dot": st.builds(lambda xs: Case(ag.dot, list(xs), np.dot), dot_operands()),
+    "matmul": st.builds(lambda xs: Case(ag.matmul, list(xs), np.matmul), matmul_operands()),
+    "sum": reduction(ag.sum, np.sum),
+    "mean": reduction(ag.mean, np.mean),
+    "max": reduction(ag.max, np.max, distinct=True),
+    "min": reduction(ag.min, np.min, distinct=True),
+    "logsumexp": reduction(ag.logsumexp, np_logsumexp),
+    "softmax": along_axis(ag.softmax, np_softmax),
+    "log_softmax": along_axis(ag.log_softmax, lambda a, axis: np.log(np_softmax(a, axis))),
+    "reshape": reshape_case(),
+    "transpose": transpose_case(),
+    "swapaxes": swapaxes_case(),
+    "broadcast_to": broadcast_to_case(),
+    "expand_dims": expand_dims_case(),
+    "getitem": getitem_case(),
+    "concatenate": join_case(stack=False),
+    "stack": join_case(stack=True),
+    "astype": astype_case(),
+    "linear": linear_case(),
+    "softmax_cross_entropy": softmax_cross_entropy_case(),
+}
+
+
+def weighted_sum(function: Any) -> Any:
+    """Reduce an op's output to a scalar with fixed random weights, so every output element matters."""
+    weights: dict[tuple, np.ndarray] = {}
+
+    def scalar(*tensors: Any) -> Any:
+        out = function(*tensors)
+        if out.shape not in weights:
+            weights[out.shape] = np.random.default_rng(len(out.shape)).uniform(0.5, 1.5, out.shape)
+        return (out * weights[out.shape]).sum()
+
+    return scalar
+
+
+def test_every_op_has_a_property_test() -> None:
+    assert set(ag.OPS) == set(OP_CASES), f"ops without a property test: {set(ag.OPS) - set(OP_CASES)}"
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+@given(data=st.data())
+def test_forward_matches_numpy(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+    out = case.function(*[ag.Tensor(x) for x in case.inputs])
+    expected = case.reference(*case.inputs)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+@given(data=st.data())
+def test_backward_matches_central_differences(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+    originals = [x.copy() for x in case.inputs]
+    assert ag.check_grad(weighted_sum(case.function), *case.inputs, atol=1e-6, rtol=case.rtol)
+    for before, after in zip(originals, case.inputs):
+        np.testing.assert_array_equal(before, after)  # inputs are not mutated
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+@given(data=st.data())
+def test_gradient_shape_and_dtype_match_input(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+    leaves = [ag.Tensor(x.astype(np.float32), requires_grad=True) for x in case.inputs]
+    out = case.function(*leaves)
+    out.sum().backward()
+    for leaf in leaves:
+        assert leaf.grad is not None and leaf.grad.shape == leaf.shape
+        assert leaf.grad.dtype == np.float32
+
+
+SECOND_ORDER = [
+    "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sqrt", "sin", "cos", "sigmoid",
+    "tanh", "matmul", "dot", "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",
+    "getitem", "concatenate", "stack", "reshape", "transpose", "broadcast_to", "where", "relu", "abs",
+    "linear", "softmax_cross_entropy",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+@given(data=st.data())
+def test_second_order_matches_central_differences_of_the_gradient(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+    first = weighted_sum(case.function)
+    # A random projection of the gradient, so every element of the Hessian matters.
+    directions = [np.random.default_rng(i).uniform(-1, 1, x.shape) for i, x in enumerate(case.inputs)]
+    argnums = tuple(range(len(case.inputs)))
+
+    def projected_gradient(*tensors: Any) -> Any:
+        gradients = ag.grad(first, argnums=argnums)(*tensors)
+        return ag.sum(ag.stack([ag.sum(g * d) for g, d in zip(gradients, directions)]))
+
+    assert ag.check_grad(projected_gradient, *case.inputs, atol=1e-5, rtol=1e-3)
