@@ -1,0 +1,100 @@
+"""The same workloads for autograd_lite and (optionally) PyTorch, matching handwritten.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+from benchmarks import handwritten
+
+
+def autograd_lite_mlp(parameters: list[np.ndarray]) -> Any:
+    """An SGD step function over leaf Tensors sharing the given initial values."""
+    tensors = [ag.Tensor(p.copy(), requires_grad=True) for p in parameters]
+    layers = len(tensors) // 2
+
+    def step(x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        h = ag.Tensor(x)
+        for layer in range(layers):
+            h = ag.linear(h, tensors[2 * layer], tensors[2 * layer + 1])
+            if layer < layers - 1:
+                h = ag.relu(h)
+        loss = ag.softmax_cross_entropy(h, labels).mean()
+        for tensor in tensors:
+            tensor.grad = None
+        loss.backward()
+        for tensor in tensors:
+            tensor.data -= learning_rate * tensor.grad
+        return loss.item()
+
+    step.parameters = tensors  # type: ignore[attr-defined]
+    return step
+
+
+def autograd_lite_chain(x: np.ndarray, steps: int) -> np.ndarray:
+    """The tiny chain of handwritten.chain_forward_backward, through the engine."""
+    leaf = ag.Tensor(x, requires_grad=True)
+    y = leaf
+    for _ in range(steps // 3):
+        y = ag.tanh(y) * 0.9 + 0.1
+    y.sum().backward()
+    return leaf.grad
+
+
+def torch_available() -> bool:
+    """True when PyTorch can be imported (it is optional)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_mlp(parameters: list[np.ndarray]) -> Any:
+    """The same SGD step in PyTorch (CPU), same initial values."""
+    import torch
+
+    tensors = [torch.tensor(p.copy(), requires_grad=True) for p in parameters]
+    layers = len(tensors) // 2
+
+    def step(x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        h = torch.from_numpy(x)
+        for layer in range(layers):
+            h = torch.addmm(tensors[2 * layer + 1], h, tensors[2 * layer])
+            if layer < layers - 1:
+                h = torch.relu(h)
+        loss = torch.nn.functional.cross_entropy(h, torch.from_numpy(labels))
+        for tensor in tensors:
+            tensor.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for tensor in tensors:
+                tensor -= learning_rate * tensor.grad
+        return loss.item()
+
+    return step
+
+
+def torch_chain(x: np.ndarray, steps: int) -> np.ndarray:
+    """The tiny chain in PyTorch."""
+    import torch
+
+    leaf = torch.tensor(x, requires_grad=True)
+    y = leaf
+    for _ in range(steps // 3):
+        y = torch.tanh(y) * 0.9 + 0.1
+    y.sum().backward()
+    return leaf.grad.numpy()
+
+
+def handwritten_mlp(parameters: list[np.ndarray]) -> Any:
+    """The hand-written NumPy step bound to its own copy of the parameters."""
+    own = [p.copy() for p in parameters]
+
+    def step(x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        return handwritten.mlp_sgd_step(own, x, labels, learning_rate)
+
+    step.parameters = own  # type: ignore[attr-defined]
+    return step

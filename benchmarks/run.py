@@ -1,0 +1,235 @@
+"""Run the benchmarks interleaved and print a Markdown table of medians and ratios.
+
+    python -m benchmarks            # full run (a few minutes)
+    python -m benchmarks --quick    # seconds; what the test suite runs as a smoke test
+
+Ratios are against hand-written NumPy measured in the same process, round-robin, so
+machine noise hits every contender alike. Compare ratios only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# PyTorch's OpenMP threads busy-wait after each op and steal the cores NumPy's BLAS needs
+# next, which would make whichever contender runs after PyTorch look slow. Passive waiting
+# keeps the contenders independent; it is recorded with the results.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+import autograd_lite as ag  # noqa: E402
+from benchmarks import contenders, handwritten  # noqa: E402
+
+Timer = Callable[[], Any]
+
+
+def interleaved_medians(contestants: dict[str, Timer], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median seconds per call of each contestant, calling them round-robin."""
+    for _ in range(warmup):
+        for run in contestants.values():
+            run()
+    samples: dict[str, list[float]] = {name: [] for name in contestants}
+    order = list(contestants.items())
+    for _ in range(repeats):
+        random.shuffle(order)  # nobody always runs right after the same neighbour
+        for name, run in order:
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def mnist_shaped_batch(batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random data shaped like a float32 MNIST batch with integer labels."""
+    rng = np.random.default_rng(seed)
+    return rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, batch)
+
+
+def mlp_contestants(sizes: tuple[int, ...], batch: int) -> dict[str, Timer]:
+    parameters = handwritten.init_mlp(sizes, np.float32)
+    x, labels = mnist_shaped_batch(batch)
+    steps = {
+        "hand-written NumPy": contenders.handwritten_mlp(parameters),
+        "autograd_lite": contenders.autograd_lite_mlp(parameters),
+    }
+    if contenders.torch_available():
+        steps["PyTorch"] = contenders.torch_mlp(parameters)
+    return {name: (lambda step=step: step(x, labels, 0.01)) for name, step in steps.items()}
+
+
+def chain_contestants(steps: int) -> dict[str, Timer]:
+    x = np.linspace(-1, 1, 4)
+    runs: dict[str, Timer] = {
+        "hand-written NumPy": lambda: handwritten.chain_forward_backward(x, steps),
+        "autograd_lite": lambda: contenders.autograd_lite_chain(x, steps),
+    }
+    if contenders.torch_available():
+        runs["PyTorch"] = lambda: contenders.torch_chain(x, steps)
+    return runs
+
+
+def epoch_contestants(samples: int, batch: int) -> dict[str, Timer]:
+    parameters = handwritten.init_mlp((784, 100, 10), np.float32)
+    x, labels = mnist_shaped_batch(samples, seed=1)
+    steps = {
+        "hand-written NumPy": contenders.handwritten_mlp(parameters),
+        "autograd_lite": contenders.autograd_lite_mlp(parameters),
+    }
+    if contenders.torch_available():
+        steps["PyTorch"] = contenders.torch_mlp(parameters)
+
+    def epoch(step: Any) -> None:
+        for start in range(0, samples, batch):
+            step(x[start : start + batch], labels[start : start + batch], 0.01)
+
+    return {name: (lambda step=step: epoch(step)) for name, step in steps.items()}
+
+
+def deep_chain_seconds_per_node(nodes: int, repeats: int) -> float:
+    """Backward time per node of a chain of ``nodes`` multiplications."""
+    timings = []
+    for _ in range(repeats):
+        leaf = ag.Tensor(1.0, requires_grad=True)
+        y = leaf
+        for _ in range(nodes):
+            y = y * 1.0
+        start = time.perf_counter()
+        y.backward()
+        timings.append(time.perf_counter() - start)
+        del y
+        gc.collect()
+    return statistics.median(timings) / nodes
+
+
+def peak_bytes(run: Timer) -> int:
+    """Peak memory traced (NumPy reports its buffers to tracemalloc) during one call."""
+    run()  # warm up caches so only the step itself is measured
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine, versions and BLAS configuration the numbers came from."""
+    info: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(not set)"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(not set)"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(not set)"),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            {key: pool.get(key) for key in ("internal_api", "version", "num_threads", "architecture")}
+            for pool in threadpool_info()
+        ]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    if contenders.torch_available():
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Run every workload; return the results as a JSON-ready dict."""
+    repeats = 5 if quick else 40
+    results: dict[str, Any] = {"machine": machine_info(), "quick": quick, "workloads": []}
+
+    def record(name: str, unit: str, medians: dict[str, float], scale: float = 1.0) -> None:
+        floor = medians["hand-written NumPy"]
+        rows = {who: {"median": seconds * scale, "ratio": seconds / floor} for who, seconds in medians.items()}
+        results["workloads"].append({"name": name, "unit": unit, "results": rows})
+
+    record("MLP SGD step 784-100-10, batch 100, float32", "ms", interleaved_medians(mlp_contestants((784, 100, 10), 100), repeats * 5), 1e3)
+    wide = (784, 256, 256, 10) if quick else (784, 1024, 1024, 10)
+    record(f"MLP SGD step {'-'.join(map(str, wide))}, batch 128, float32", "ms", interleaved_medians(mlp_contestants(wide, 128), repeats), 1e3)
+    chain_ops = 300 if quick else 2001
+    record(f"{chain_ops}-op chain on a 4-element tensor, fwd+bwd, per op", "µs", interleaved_medians(chain_contestants(chain_ops), repeats), 1e6 / chain_ops)
+    samples = 2_000 if quick else 60_000
+    record(f"784-100-10 epoch of {samples:,} MNIST-shaped samples, batch 100", "s", interleaved_medians(epoch_contestants(samples, 100), 3 if quick else 5))
+
+    small, large = (1_000, 10_000) if quick else (1_000, 100_000)
+    per_node_small = deep_chain_seconds_per_node(small, 3)
+    per_node_large = deep_chain_seconds_per_node(large, 3)
+    results["deep_chain"] = {
+        "nodes": [small, large],
+        "backward_us_per_node": [per_node_small * 1e6, per_node_large * 1e6],
+        "ratio": per_node_large / per_node_small,
+    }
+    memory = {name: peak_bytes(step) for name, step in mlp_contestants(wide, 128).items()}
+    results["peak_memory"] = {
+        "workload": f"one SGD step {'-'.join(map(str, wide))}, batch 128, float32 (tracemalloc)",
+        "bytes": memory,
+        "ratio": memory["autograd_lite"] / memory["hand-written NumPy"],
+    }
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results as a Markdown table (time medians with ratios to hand-written NumPy)."""
+    names = ["hand-written NumPy", "autograd_lite", "PyTorch"]
+    present = [n for n in names if any(n in w["results"] for w in results["workloads"])]
+    lines = ["| work | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
+    for workload in results["workloads"]:
+        cells = []
+        for name in present:
+            row = workload["results"].get(name)
+            cells.append("—" if row is None else f"{row['median']:.3g} {workload['unit']} ({row['ratio']:.2f}×)")
+        lines.append(f"| {workload['name']} | " + " | ".join(cells) + " |")
+    deep = results["deep_chain"]
+    lines.append("")
+    lines.append(
+        f"Deep chain backward: {deep['backward_us_per_node'][0]:.2f} µs/node at {deep['nodes'][0]:,} nodes, "
+        f"{deep['backward_us_per_node'][1]:.2f} µs/node at {deep['nodes'][1]:,} nodes (ratio {deep['ratio']:.2f})."
+    )
+    memory = results["peak_memory"]
+    described = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in memory["bytes"].items())
+    lines.append(f"Peak memory, {memory['workload']}: {described} (autograd_lite / hand-written = {memory['ratio']:.2f}).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run, print the table and the machine, write JSON."""
+    parser = argparse.ArgumentParser(description="autograd_lite benchmarks (interleaved, ratios vs hand-written NumPy)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (seconds)")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the results (default benchmarks/results/<time>.json)")
+    options = parser.parse_args(argv)
+    results = run(options.quick)
+    print(markdown(results))
+    print()
+    print("machine:", json.dumps(results["machine"], indent=None))
+    path = options.json or Path(__file__).parent / "results" / time.strftime("%Y%m%d-%H%M%S.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
