@@ -1,0 +1,311 @@
+"""Draw the recorded graph with Graphviz: one box per tensor, one ellipse per op.
+
+``draw_graph(output)`` draws what the tape recorded (nothing is recomputed) and returns
+a ``graphviz.Digraph``; ``.render()`` / ``.pipe()`` turn it into SVG, PNG or PDF with the
+Graphviz ``dot`` program, and ``.source`` / ``.save()`` give the DOT text without it.
+The ``graphviz`` Python package is imported only when a graph is drawn.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.engine import Node, Tensor, graph_tensors
+
+#: Graphs with more ops than this are drawn as a window of this many ops plus a summary box.
+MAX_DRAWN_OPS = 150
+#: Arrays with at most this many elements are printed in full; larger ones as min/mean/max.
+SMALL_ARRAY = 6
+
+INSTALL_GRAPHVIZ = (
+    "the Graphviz 'dot' program was not found on PATH; install Graphviz "
+    "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
+    "conda: conda install graphviz) - the DOT text is still available as graph.source or graph.save('graph.gv')"
+)
+
+PARAMETER_STYLE = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#c8e6c9", "penwidth": "2"}
+CONSTANT_STYLE = {"shape": "box", "style": "dashed,filled", "fillcolor": "#eeeeee", "color": "#757575"}
+INTERMEDIATE_STYLE = {"shape": "box", "style": "filled", "fillcolor": "#e3f2fd"}
+OUTPUT_STYLE = {"shape": "box", "style": "filled", "fillcolor": "#fff9c4", "peripheries": "2"}
+OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#ffe0b2"}
+CURRENT_OP_STYLE = {"style": "filled,bold", "fillcolor": "#ff8a65", "color": "#c62828", "penwidth": "3"}
+DONE_OP_STYLE = {"fillcolor": "#d7ccc8"}
+
+
+class GraphvizNotInstalledError(RuntimeError):
+    """Rendering needs the Graphviz ``dot`` program, which is not installed."""
+
+
+# ----- formatting values ----------------------------------------------------------
+def format_number(value: Any, digits: int = 4) -> str:
+    """One number with ``digits`` significant digits (integers and booleans as they are)."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = f"{float(value):.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def format_array(value: Any, digits: int = 4, small: int = SMALL_ARRAY, statistics: bool = True) -> str:
+    """Values on one line: the numbers for small arrays, else the shape and min/mean/max."""
+    array = np.asarray(value)
+    if array.size == 1:
+        return format_number(array.reshape(()).item(), digits)
+    if 0 < array.size <= small:
+        if array.dtype.kind in "biu":
+            body = np.array2string(array, separator=", ")
+        else:
+            body = np.array2string(array, separator=", ", formatter={"float_kind": lambda v: format_number(v, digits)})
+        return re.sub(r"\s*\n\s*", " ", body)
+    shape = "x".join(str(side) for side in array.shape)
+    if array.size == 0 or not statistics:
+        return f"array {shape}"
+    if array.dtype.kind not in "biuf":
+        return f"array {shape} {array.dtype}"
+    with np.errstate(all="ignore"):  # min/mean/max of inf or nan are themselves a fine summary
+        low, mean, high = array.min(), array.mean(dtype=np.float64), array.max()
+    return (
+        f"array {shape} min {format_number(low, digits)} mean {format_number(mean, digits)} "
+        f"max {format_number(high, digits)}"
+    )
+
+
+def format_shape(tensor: Tensor) -> str:
+    """``scalar float64`` or ``(2, 3) float32``."""
+    shape = "scalar" if tensor.ndim == 0 else str(tensor.shape)
+    return f"{shape} {tensor.dtype}"
+
+
+# ----- the graph as the drawing and the trace see it ------------------------------
+@dataclass
+class TensorEntry:
+    """A tensor of the graph: its label, what kind it is and where it was produced."""
+
+    tensor: Tensor
+    label: str
+    kind: str  # "parameter" (leaf that requires grad), "constant", "intermediate" or "output"
+    key: str  # the DOT node name
+    producer: int | None  # position of the producing op on the tape
+
+
+@dataclass
+class GraphLayout:
+    """The Nodes of a graph in tape order and every tensor involved, each labelled once."""
+
+    ops: list[tuple[Node, Tensor]]
+    tensors: dict[int, TensorEntry] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)  # tensor ids in first-seen order
+
+    def entry(self, tensor: Tensor) -> TensorEntry:
+        """The entry of a tensor of this graph."""
+        return self.tensors[id(tensor)]
+
+    def label(self, tensor: Tensor) -> str:
+        """The short name used for a tensor in drawings and tables."""
+        return self.tensors[id(tensor)].label
+
+
+def layout_graph(output: Tensor) -> GraphLayout:
+    """Label every tensor reachable from ``output``, in tape order (iterative, any depth)."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"expected an autograd_lite Tensor, got {type(output).__name__}")
+    layout = GraphLayout(ops=list(graph_tensors(output)))
+    parameters = constants = 0
+
+    def add(tensor: Tensor, kind: str, producer: int | None, default_label: str) -> None:
+        layout.tensors[id(tensor)] = TensorEntry(
+            tensor, tensor.name or default_label, kind, f"t{len(layout.order)}", producer
+        )
+        layout.order.append(id(tensor))
+
+    for position, (node, result) in enumerate(layout.ops):
+        for tensor in node.inputs:
+            if id(tensor) in layout.tensors:
+                continue
+            if tensor.node is not None:  # produced by a Node the walk did not reach: cannot happen
+                raise RuntimeError(f"draw_graph: input of {node.op} has a Node missing from the tape")
+            if tensor.requires_grad:
+                parameters += 1
+                add(tensor, "parameter", None, f"p{parameters}")
+            else:
+                constants += 1
+                default = format_array(tensor.data, digits=6) if tensor.size == 1 else f"c{constants}"
+                add(tensor, "constant", None, default)
+        add(result, "intermediate", position, f"v{position + 1}")
+    if id(output) not in layout.tensors:  # a leaf: a graph of one box
+        add(output, "parameter" if output.requires_grad else "constant", None, "output")
+    entry = layout.tensors[id(output)]
+    if entry.kind == "intermediate":
+        entry.kind = "output"
+    return layout
+
+
+# ----- drawing --------------------------------------------------------------------
+def _escape(text: str) -> str:
+    """Make user text safe inside a DOT label that uses \\l line breaks."""
+    return text.replace("\\", "\\\\")
+
+
+def tensor_label(
+    entry: TensorEntry,
+    show_values: bool,
+    show_grads: bool,
+    grad: Any = None,
+    grad_placeholder: bool = False,
+    digits: int = 4,
+) -> str:
+    """The box text of a tensor, one fact per line; the gradient line is always last."""
+    tensor = entry.tensor
+    lines = [entry.label, format_shape(tensor)]
+    if show_values:
+        lines.append("value " + format_array(tensor.data, digits))
+    if show_grads:
+        if grad is not None:
+            lines.append("grad " + format_array(grad, digits))
+        elif grad_placeholder:
+            lines.append("grad ?")
+    return "".join(_escape(line) + "\\l" for line in lines)
+
+
+def op_key(position: int) -> str:
+    """The DOT node name of the op at ``position`` on the tape."""
+    return f"n{position}"
+
+
+@functools.lru_cache(maxsize=1)
+def _graph_class() -> type:
+    """graphviz.Digraph with rendering errors that say how to install Graphviz (made on first use)."""
+    import graphviz
+
+    class DrawnGraph(graphviz.Digraph):
+        """A ``graphviz.Digraph``; rendering without Graphviz installed explains how to install it."""
+
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().render(*args, **kwargs)
+            except graphviz.ExecutableNotFound as error:
+                raise GraphvizNotInstalledError(INSTALL_GRAPHVIZ) from error
+
+        def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().pipe(*args, **kwargs)
+            except graphviz.ExecutableNotFound as error:
+                raise GraphvizNotInstalledError(INSTALL_GRAPHVIZ) from error
+
+    return DrawnGraph
+
+
+def _window(count: int, focus: int | None, limit: int) -> range:
+    """The positions of the ops to draw: all of them, or ``limit`` around ``focus`` (default: the end)."""
+    if count <= limit:
+        return range(count)
+    if focus is None:
+        return range(count - limit, count)
+    start = min(max(focus - limit // 2, 0), count - limit)
+    return range(start, start + limit)
+
+
+def build_graph(
+    layout: GraphLayout,
+    show_values: bool = True,
+    show_grads: bool = True,
+    rankdir: str = "LR",
+    grads: dict[int, Any] | None = None,
+    grad_placeholders: bool = False,
+    current: int | None = None,
+    done: Iterable[int] = (),
+    max_ops: int = MAX_DRAWN_OPS,
+    digits: int = 4,
+) -> Any:
+    """Draw a laid-out graph; ``grads`` maps id(tensor) to the gradient to show (default: ``.grad``)."""
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
+    if max_ops < 1:
+        raise ValueError(f"draw_graph: max_ops must be at least 1, got {max_ops}")
+    graph = _graph_class()(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
+    graph.attr("node", fontname="Helvetica", fontsize="11")
+    graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize="10")
+    done = set(done)
+    window = _window(len(layout.ops), current, max_ops)
+    drawn_tensors: set[int] = set()
+    cut_inputs: list[str] = []  # tensors whose producer is outside the window
+
+    def draw_tensor(tensor: Tensor) -> str:
+        entry = layout.entry(tensor)
+        if id(tensor) not in drawn_tensors:
+            drawn_tensors.add(id(tensor))
+            grad = grads.get(id(tensor)) if grads is not None else tensor.grad
+            placeholder = grad_placeholders and tensor.requires_grad
+            style = {
+                "parameter": PARAMETER_STYLE,
+                "constant": CONSTANT_STYLE,
+                "intermediate": INTERMEDIATE_STYLE,
+                "output": OUTPUT_STYLE,
+            }[entry.kind]
+            label = tensor_label(entry, show_values, show_grads, grad, placeholder, digits)
+            graph.node(entry.key, label=label, id=entry.key, **style)
+            if entry.producer is not None and entry.producer not in window:
+                cut_inputs.append(entry.key)
+        return entry.key
+
+    for position in window:
+        node, result = layout.ops[position]
+        key = op_key(position)
+        style = dict(OP_STYLE)
+        if position == current:
+            style.update(CURRENT_OP_STYLE)
+        elif position in done:
+            style.update(DONE_OP_STYLE)
+        graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
+        for index, tensor in enumerate(node.inputs):
+            edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(node.inputs) > 1 and index < 26 else None
+            attributes = {"label": edge_label} if edge_label else {}
+            if position == current:
+                attributes.update(color="#c62828", penwidth="2")
+            graph.edge(draw_tensor(tensor), key, **attributes)
+        graph.edge(key, draw_tensor(result))
+    if not layout.ops:
+        draw_tensor(next(iter(layout.tensors.values())).tensor)
+    if window.start > 0:
+        graph.node("earlier", label=f"... {window.start:,} earlier ops not drawn", shape="note", id="earlier")
+        for key in cut_inputs:
+            graph.edge("earlier", key, style="dashed")
+    later = len(layout.ops) - window.stop
+    if later > 0:
+        graph.node("later", label=f"... {later:,} later ops not drawn", shape="note", id="later")
+        last_result = layout.ops[window.stop - 1][1]
+        graph.edge(draw_tensor(last_result), "later", style="dashed")
+    return graph
+
+
+def draw_graph(
+    output: Tensor,
+    show_values: bool = True,
+    show_grads: bool = True,
+    rankdir: str = "LR",
+    max_ops: int = MAX_DRAWN_OPS,
+) -> Any:
+    """Draw the graph that produced ``output`` as a ``graphviz.Digraph`` (boxes: tensors, ellipses: ops).
+
+    Graphs with more than ``max_ops`` ops are drawn as the last ``max_ops`` ops plus a summary box.
+    """
+    try:
+        import graphviz  # noqa: F401 - fail early with a helpful message
+    except ImportError:
+        raise ImportError(
+            "draw_graph needs the graphviz Python package: pip install graphviz (or pip install 'autograd_lite[viz]')"
+        ) from None
+    return build_graph(layout_graph(output), show_values, show_grads, rankdir, max_ops=max_ops)
+
+
+def svg_text(graph: Any) -> str:
+    """The graph rendered by ``dot`` as an ``<svg>`` element (XML prolog removed)."""
+    svg = graph.pipe(format="svg", encoding="utf-8")
+    return svg[svg.index("<svg") :]
