@@ -62,6 +62,8 @@ from autograd_lite.ops import (
     transpose,
     where,
 )
+from autograd_lite.trace import BackwardTrace, trace_backward
+from autograd_lite.viz import draw_graph
 
 __version__ = "0.1.0"
 
@@ -78,5 +80,5 @@ __all__ = [
     *OPS,
     "Node", "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "unbroadcast", "grad", "value_and_grad", "numerical_grad", "check_grad",
-    "GradientCheckError",
+    "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",
 ]  # fmt: skip
