@@ -13,11 +13,20 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
+from heapq import heappop, heappush
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-_next_sequence = itertools.count().__next__
+_next_sequence = itertools.count(1).__next__
+
+
+class _Mutations:
+    # Sequence number of the latest assignment to any Tensor's .data. A Node recorded after
+    # it cannot have seen its inputs change, so backward checks inputs only for older Nodes.
+    latest = 0
+
+
 FunctionType = TypeVar("FunctionType", bound=Callable[..., Any])
 
 
@@ -72,19 +81,19 @@ class Node:
     Subclasses (one per op, in ``ops.py``) define ``forward(*arrays, **params)`` and a
     tuple ``vjps`` with one vector-Jacobian product per input,
     ``vjp(grad, out, *inputs, **params)``, plus the derivative as a readable
-    ``formula``. The vjps are written with NumPy functions and operators that also work
+    ``formula``. Ops with any number of inputs leave ``vjps`` empty and override
+    :meth:`vjp` instead. The vjps are written with NumPy functions and operators that also work
     on Tensors, so the same formula runs on arrays (plain backward) or on Tensors
     (``create_graph=True``, for gradients of gradients).
     """
 
-    __slots__ = ("inputs", "params", "sequence", "input_versions", "released")
+    __slots__ = ("inputs", "params", "sequence", "released")
     formula: ClassVar[str] = ""
     vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
 
     inputs: tuple[Tensor, ...]
     params: dict[str, Any]
     sequence: int
-    input_versions: tuple[int, ...]
     released: bool
 
     @staticmethod
@@ -169,7 +178,7 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = np.asarray(value)
-        self._version += 1
+        self._version = _Mutations.latest = _next_sequence()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -302,6 +311,39 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
+    # In-place operators change .data, as in PyTorch: allowed where no gradient is being
+    # recorded for this tensor (e.g. an optimizer step inside no_grad()). Otherwise
+    # `w -= lr * w.grad` would silently turn a parameter into the output of a Sub node.
+    def _in_place(self, op_name: str, other: Any, function: Any) -> Tensor:
+        if self.requires_grad and _GradMode.enabled:
+            raise RuntimeError(
+                f"{op_name}: in-place update of a tensor that requires grad while gradients are being "
+                f"recorded; do it inside `with ag.no_grad():` or on `.data` (e.g. `w.data -= lr * w.grad`)"
+            )
+        self.data = function(self._data, _raw(other))
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a, casting="same_kind"))
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place("-=", other, lambda a, b: np.subtract(a, b, out=a, casting="same_kind"))
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a, casting="same_kind"))
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a, casting="same_kind"))
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self._data.item())
+
+    def __int__(self) -> int:
+        return int(self._data.item())
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return ops.dispatch_ufunc(ufunc, method, inputs, kwargs)
 
@@ -394,41 +436,41 @@ def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
         node.inputs = inputs
         node.params = params
         node.sequence = _next_sequence()
-        node.input_versions = tuple([t._version for t in inputs])
         node.released = False
         return Tensor._from_op(out, node)
     return Tensor._from_op(out, None)
 
 
 # ----- the tape ---------------------------------------------------------------
-def _graph(root: Tensor) -> list[tuple[Node, Tensor]]:
-    """Every (Node, output tensor) reachable from root, in tape (execution) order.
+def _graph(root: Tensor) -> list[tuple[int, Node, Tensor]]:
+    """(sequence, Node, output tensor) for every Node reachable from root, in tape order.
 
     Iterative, not recursive, so graphs of any depth work.
     """
-    found: list[tuple[Node, Tensor]] = []
-    seen: set[int] = set()
+    found: list[tuple[int, Node, Tensor]] = []
+    seen: set[Node] = set()
     stack = [root]
+    pop, push, remember, record = stack.pop, stack.extend, seen.add, found.append
     while stack:
-        tensor = stack.pop()
+        tensor = pop()
         node = tensor.node
-        if node is None or id(node) in seen:
+        if node is None or node in seen:
             continue
-        seen.add(id(node))
-        found.append((node, tensor))
-        stack.extend(node.inputs)
-    found.sort(key=lambda pair: pair[0].sequence)
+        remember(node)
+        record((node.sequence, node, tensor))
+        push(node.inputs)
+    found.sort()  # sequence numbers are unique, so only the first item is ever compared
     return found
 
 
 def tape(output: Tensor) -> list[Node]:
     """The Nodes that produced ``output``, in the order the forward pass ran them."""
-    return [node for node, _ in _graph(output)]
+    return [node for _, node, _ in _graph(output)]
 
 
 def graph_tensors(output: Tensor) -> Iterator[tuple[Node, Tensor]]:
     """Pairs (Node, the tensor it produced) in tape order (for drawing and tracing)."""
-    return iter(_graph(output))
+    return ((node, tensor) for _, node, tensor in _graph(output))
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -508,69 +550,86 @@ def _sweep(
         _deliver(root, root_grad, False, target_index, captured, create_graph)
         return captured if targets is not None else None
 
-    pending: dict[int, Any] = {id(root.node): root_grad}
-    owned: set[int] = set()  # pending buffers this sweep allocated, safe to add into in place
-    for node, output in reversed(_graph(root)):
-        key = id(node)
-        grad = pending.pop(key, None)
-        if grad is None:
-            continue
+    plain = not create_graph  # plain arrays in, plain arrays out, nothing recorded
+    pending: dict[Node, Any] = {root.node: root_grad}  # gradient waiting for each Node's output
+    owned: set[Node] = set()  # pending buffers this sweep allocated, safe to add into in place
+    # The tape walked in reverse: always take the latest-recorded Node that has a gradient
+    # waiting. Its consumers were all recorded later, so they have all been processed and
+    # its gradient is complete. Nodes that no gradient reaches are never visited.
+    queue = [(-root.node.sequence, root.node, root)]
+    while queue:
+        _, node, output = heappop(queue)
+        grad = pending.pop(node)
         if node.released:
             raise RuntimeError(
                 f"backward(): the graph through {node.op} was already used by a backward pass and "
                 f"released; pass retain_graph=True to the first backward() to go through it twice"
             )
-        inputs = node.inputs
-        for tensor, version in zip(inputs, node.input_versions):
-            if tensor._version != version:
-                raise RuntimeError(
-                    f"backward(): an input of {node.op} (shape {tensor.shape}) was modified in place "
-                    f"after the op ran, so its gradient would be wrong; compute the forward pass again "
-                    f"after changing .data"
-                )
+        if node.sequence < _Mutations.latest:
+            _check_unchanged(node)
         if output.retains_grad:
             output.grad = grad
         if target_index is not None and id(output) in target_index:
             captured[target_index[id(output)]] = grad
 
         op = type(node)
-        values = inputs if create_graph else tuple([t._data for t in inputs])
-        out_value = output if create_graph else output._data
+        rules = op.vjps
+        inputs = node.inputs
+        values = tuple([t._data for t in inputs]) if plain else inputs
+        out_value = output._data if plain else output
         input_grads: list[Any] = []
         for index, tensor in enumerate(inputs):
             if not tensor.requires_grad:
                 input_grads.append(None)
                 continue
-            input_grad = op.vjp(index, grad, out_value, values, node.params)
-            if not create_graph and type(input_grad) is not np.ndarray:
-                input_grad = np.asarray(input_grad)  # NumPy returns scalars for 0-d results
-            input_grad = unbroadcast(input_grad, tensor.shape)
-            fresh = input_grad is not grad and not create_graph and input_grad.base is None
-            if not create_graph and input_grad.dtype != tensor.dtype:
-                input_grad = input_grad.astype(tensor.dtype)
-                fresh = True
+            if rules:
+                input_grad = rules[index](grad, out_value, *values, **node.params)
+            else:
+                input_grad = op.vjp(index, grad, out_value, values, node.params)
+            shape = tensor._data.shape
+            fresh = False  # may we add into this buffer in place later?
+            if plain:
+                if type(input_grad) is not np.ndarray:
+                    input_grad = np.asarray(input_grad)  # NumPy returns scalars for 0-d results
+                if input_grad.shape != shape:
+                    input_grad = unbroadcast(input_grad, shape)
+                fresh = input_grad is not grad and input_grad.base is None
+                if input_grad.dtype is not tensor._data.dtype and input_grad.dtype != tensor._data.dtype:
+                    input_grad = input_grad.astype(tensor._data.dtype)
+                    fresh = True
+            elif input_grad.shape != shape:
+                input_grad = unbroadcast(input_grad, shape)
             input_grads.append(input_grad)
             producer = tensor.node
             if producer is None:
                 _deliver(tensor, input_grad, fresh, target_index, captured, create_graph)
                 continue
-            producer_key = id(producer)
-            existing = pending.get(producer_key)
+            existing = pending.get(producer)
             if existing is None:
-                pending[producer_key] = input_grad
+                pending[producer] = input_grad
+                heappush(queue, (-producer.sequence, producer, tensor))
                 if fresh:
-                    owned.add(producer_key)
-            elif producer_key in owned:
+                    owned.add(producer)
+            elif producer in owned:
                 existing += input_grad
             else:
-                pending[producer_key] = existing + input_grad
-                if not create_graph:
-                    owned.add(producer_key)
+                pending[producer] = existing + input_grad
+                if plain:
+                    owned.add(producer)
         if on_step is not None:
             on_step(node, output, grad, input_grads)
         if not retain_graph:
             node.released = True
     return captured if targets is not None else None
+
+
+def _check_unchanged(node: Node) -> None:
+    for tensor in node.inputs:
+        if tensor._version > node.sequence:
+            raise RuntimeError(
+                f"backward(): an input of {node.op} (shape {tensor.shape}) was modified in place after the op "
+                f"ran, so its gradient would be wrong; compute the forward pass again after changing .data"
+            )
 
 
 def _deliver(

@@ -291,7 +291,9 @@ class LogSumExp(Node):
 def _finite_max(a: np.ndarray, axis: Axis) -> np.ndarray:
     # Subtracting the max keeps exp() <= 1; an all -inf row would give nan, so shift by 0 there.
     shift = np.max(a, axis=axis, keepdims=True)
-    return np.where(np.isfinite(shift), shift, 0)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0)
+    return shift
 
 
 class Softmax(Node):
@@ -382,20 +384,22 @@ class SoftmaxCrossEntropy(Node):
             return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
         return -np.sum(np.where(target > 0, target * log_probabilities, 0), axis=-1)
 
-    vjps = (lambda g, out, logits, labels, target: g[..., None] * (_softmax(logits) - _target(logits, labels, target)),)
+    vjps = (lambda g, out, logits, labels, target: _softmax_minus_target(logits, labels, target) * g[..., None],)
 
 
-def _softmax(logits: Any) -> Any:
-    return softmax(logits) if isinstance(logits, Tensor) else Softmax.forward(logits, -1)
-
-
-def _target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
-    """The target distribution: one-hot rows for integer labels."""
+def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
+    if isinstance(logits, Tensor):  # create_graph: keep it differentiable
+        if labels is not None:
+            target = np.zeros(logits.shape, dtype=logits.dtype)
+            np.put_along_axis(target, labels[..., None], 1, axis=-1)
+        return softmax(logits) - target
+    difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
     if labels is None:
-        return target  # type: ignore[return-value]
-    one_hot = np.zeros(logits.shape, dtype=logits.dtype)
-    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
-    return one_hot
+        difference -= target
+    else:
+        rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
+        rows[np.arange(labels.size), labels.reshape(-1)] -= 1
+    return difference
 
 
 # ============================================================================
@@ -507,6 +511,8 @@ def _tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:
 
 def _pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return a, b
         return a, _tensor(b, a)
     b = _tensor(b)
     return _tensor(a, b), b
@@ -802,11 +808,14 @@ def getitem(a: ArrayLike, index: Any) -> Tensor:
     return apply(GetItem, _tensor(a), index=index)
 
 
-def concatenate(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int = 0) -> Tensor:
+def concatenate(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int | None = 0) -> Tensor:
     """Join tensors along an existing axis."""
     if len(tensors) == 0:
         raise ValueError("concatenate: needs at least one tensor")
-    return apply(Concatenate, *[_tensor(t) for t in tensors], axis=axis)
+    parts = [_tensor(t) for t in tensors]
+    if axis is None:  # NumPy's meaning: flatten everything first
+        parts, axis = [reshape(t, -1) for t in parts], 0
+    return apply(Concatenate, *parts, axis=axis)
 
 
 def stack(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int = 0) -> Tensor:

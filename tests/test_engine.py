@@ -280,3 +280,46 @@ def test_dot_rejects_batches_and_mismatch() -> None:
 def test_backward_on_tensor_without_grad_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="does not require grad"):
         ag.Tensor(1.0).backward()
+
+
+def test_in_place_update_of_a_parameter_needs_no_grad() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    with pytest.raises(RuntimeError, match=r"-=.*no_grad"):
+        w -= 0.1 * w.grad
+    with ag.no_grad():
+        w -= 0.1 * w.grad
+    assert w.node is None and w.requires_grad
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+
+
+def test_in_place_update_invalidates_pending_backward() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = (ag.exp(w)).sum()
+    with ag.no_grad():
+        w *= 2
+    with pytest.raises(RuntimeError, match="Exp.*modified in place"):
+        y.backward()
+
+
+def test_python_number_conversions() -> None:
+    assert float(ag.Tensor([2.5])) == 2.5 and int(ag.Tensor(3.0)) == 3
+    assert bool(ag.Tensor(1.0)) and not bool(ag.Tensor(0.0))
+
+
+def test_concatenate_with_axis_none_flattens_like_numpy() -> None:
+    a, b = np.ones((2, 2)), np.arange(3.0)
+    out = ag.concatenate([a, b], axis=None)
+    np.testing.assert_array_equal(out.data, np.concatenate([a, b], axis=None))
+    assert ag.check_grad(lambda x, y: (ag.concatenate([x, y], axis=None) ** 2).sum(), a, b)
+
+
+@given(arrays(shapes.filter(lambda s: len(s) >= 1)))
+def test_softmax_cross_entropy_is_stable_for_extreme_logits(x: np.ndarray) -> None:
+    logits = ag.Tensor(x * 1e3 / 3, requires_grad=True)  # up to ±1000
+    labels = np.zeros(x.shape[:-1], dtype=np.int64)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = ag.softmax_cross_entropy(logits, labels).sum()
+        loss.backward()
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(logits.grad))
+    np.testing.assert_allclose(logits.grad.sum(axis=-1), 0.0, atol=1e-9)  # softmax - one-hot sums to 0

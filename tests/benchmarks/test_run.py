@@ -1,0 +1,40 @@
+"""Smoke test: the benchmark suite runs in quick mode and its numbers are well-formed (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import autograd_lite as ag
+from benchmarks import contenders, handwritten, run
+
+
+def test_quick_benchmark_runs_and_writes_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    output = tmp_path / "results.json"
+    assert run.main(["--quick", "--json", str(output)]) == 0
+    results = json.loads(output.read_text())
+    assert {w["name"].split(",")[0] for w in results["workloads"]} >= {"MLP SGD step 784-100-10"}
+    for workload in results["workloads"]:
+        assert workload["results"]["hand-written NumPy"]["ratio"] == 1.0
+        assert workload["results"]["autograd_lite"]["median"] > 0
+    assert "| work |" in capsys.readouterr().out
+    assert results["machine"]["numpy"] == np.__version__
+
+
+def test_engine_and_hand_written_mlp_take_identical_steps() -> None:
+    parameters = handwritten.init_mlp((784, 16, 10), np.float64, seed=3)
+    x, labels = run.mnist_shaped_batch(8)
+    x = x.astype(np.float64)
+    engine_step, reference_step = contenders.autograd_lite_mlp(parameters), contenders.handwritten_mlp(parameters)
+    for _ in range(3):
+        np.testing.assert_allclose(engine_step(x, labels, 0.1), reference_step(x, labels, 0.1), rtol=1e-12)
+    for ours, theirs in zip(engine_step.parameters, reference_step.parameters):
+        np.testing.assert_allclose(ours.data, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_chain_gradients_agree() -> None:
+    x = np.linspace(-1, 1, 4)
+    np.testing.assert_allclose(contenders.autograd_lite_chain(x, 30), handwritten.chain_forward_backward(x, 30))
+    assert isinstance(ag.Tensor(x), ag.Tensor)
