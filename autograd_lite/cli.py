@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:function", one-line help)
+    "explain": ("autograd_lite.explain:main", "differentiate an expression and show backprop step by step"),
 }
 
 

@@ -201,8 +201,9 @@ class BackwardTrace:
                         else format_array(item.total, digits, statistics=False),
                     ]
                 )
+        label = self.layout.label(self.output)
         title = (
-            f"backward pass of {root} = {self.layout.label(self.output)} "
+            f"backward pass of {root if label == root else f'{root} = {label}'} "
             f"({format_array(self.output.data, digits)}), {len(self.steps)} step{'s' * (len(self.steps) != 1)}, "
             f"seed d{root}/d{root} = {format_array(self.seed, digits)}"
         )
@@ -229,6 +230,16 @@ class BackwardTrace:
             for item in step.sent:
                 known[id(item.tensor)] = item.total
         return known
+
+    def graph(self, show_values: bool = True, rankdir: str = "LR", max_ops: int = MAX_DRAWN_OPS) -> Any:
+        """The graph with every gradient this pass computed (intermediates included)."""
+        return build_graph(
+            self.layout,
+            show_values=show_values,
+            rankdir=rankdir,
+            grads=self.grads_after(len(self.steps) - 1),
+            max_ops=max_ops,
+        )
 
     def frame(self, index: int, show_values: bool = True, rankdir: str = "LR", max_ops: int = MAX_DRAWN_OPS) -> Any:
         """The graph at step ``index``: its Node highlighted, gradients filled in so far."""
@@ -260,7 +271,7 @@ class BackwardTrace:
         text = self.table()
         body = f"<pre>{html.escape(text)}</pre>"
         try:
-            body = svg_text(self.frame(len(self.steps) - 1)) + body if self.steps else body
+            body = svg_text(self.graph()) + body
         except Exception:  # no dot program or no graphviz package: the table alone is still useful
             pass
         bundle = {"text/plain": text, "text/html": body}
@@ -414,7 +425,7 @@ def _full(value: np.ndarray) -> str:
     if value.size == 1:
         return repr(float(value.reshape(()).item()))
     if value.size <= 24:
-        return np.array2string(value, separator=", ", max_line_width=10_000)
+        return re.sub(r"\s*\n\s*", " ", np.array2string(value, separator=", ", max_line_width=10_000))
     return format_array(value, 8)
 
 
