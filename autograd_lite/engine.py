@@ -141,8 +141,12 @@ class Tensor:
             data = data._data
         array = np.asarray(data, dtype=dtype)
         if requires_grad:
+            # A tensor that requires grad owns its values (a copy): optimizers update them in
+            # place, which must never reach the caller's array. Constants share memory.
             if array.dtype.kind in "biu":
                 array = array.astype(np.float64)
+            elif array.dtype.kind == "f":
+                array = array.copy()
             elif array.dtype.kind != "f":
                 raise TypeError(
                     f"Tensor: requires_grad=True needs real floating-point data, got dtype "
@@ -323,17 +327,19 @@ class Tensor:
         self.data = function(self._data, _raw(other))
         return self
 
+    # The new values go into a new array (keeping the dtype), so arrays shared with the
+    # caller or with views taken by indexing are never written through.
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a, casting="same_kind"))
+        return self._in_place("+=", other, lambda a, b: (a + b).astype(a.dtype, copy=False))
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", other, lambda a, b: np.subtract(a, b, out=a, casting="same_kind"))
+        return self._in_place("-=", other, lambda a, b: (a - b).astype(a.dtype, copy=False))
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a, casting="same_kind"))
+        return self._in_place("*=", other, lambda a, b: (a * b).astype(a.dtype, copy=False))
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a, casting="same_kind"))
+        return self._in_place("/=", other, lambda a, b: (a / b).astype(a.dtype, copy=False))
 
     def __bool__(self) -> bool:
         return bool(self._data)

@@ -323,3 +323,13 @@ def test_softmax_cross_entropy_is_stable_for_extreme_logits(x: np.ndarray) -> No
         loss.backward()
     assert np.isfinite(loss.item()) and np.all(np.isfinite(logits.grad))
     np.testing.assert_allclose(logits.grad.sum(axis=-1), 0.0, atol=1e-9)  # softmax - one-hot sums to 0
+
+
+def test_a_tensor_that_requires_grad_owns_a_copy_of_the_callers_array() -> None:
+    values = np.array([1.0, 2.0])
+    w = ag.Tensor(values, requires_grad=True)
+    w.data -= 1.0
+    with ag.no_grad():
+        w += 5.0
+    np.testing.assert_array_equal(values, [1.0, 2.0])
+    np.testing.assert_array_equal(w.data, [5.0, 6.0])
