@@ -78,3 +78,48 @@ def indices_for(draw: Any, shape: tuple[int, ...]) -> Any:
     if kind == "integers":
         return draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)))
     return draw(hnp.arrays(bool, shape))
+
+
+@st.composite
+def expressions(draw: Any, names: tuple[str, ...] = ("x", "y"), max_ops: int = 6) -> tuple[str, Any]:
+    """A random expression as (source text, function of a dict name -> Tensor) computing the same thing.
+
+    Built from + - * **2, unary minus, tanh, sin and sigmoid, so values stay bounded; variables
+    are often reused, which exercises gradient accumulation. At least one variable appears.
+    """
+    import autograd_lite as ag
+
+    budget = [draw(st.integers(1, max_ops))]
+    used: list[str] = []
+
+    def leaf() -> tuple[str, Any]:
+        if draw(st.integers(0, 3)) == 0:
+            number = draw(st.sampled_from([0.5, 1, 2, 3]))
+            return repr(number), lambda env: number
+        name = draw(st.sampled_from(names))
+        used.append(name)
+        return name, lambda env: env[name]
+
+    def build() -> tuple[str, Any]:
+        if budget[0] <= 0:
+            return leaf()
+        budget[0] -= 1
+        kind = draw(st.sampled_from(["+", "-", "*", "**2", "neg", "tanh", "sin", "sigmoid"]))
+        if kind in ("+", "-", "*"):
+            (left_text, left), (right_text, right) = build(), build()
+            operation = {"+": ag.add, "-": ag.sub, "*": ag.mul}[kind]
+            return f"({left_text} {kind} {right_text})", lambda env: operation(left(env), right(env))
+        text, inner = build()
+        if kind == "**2":
+            return f"({text})**2", lambda env: ag.power(inner(env), 2)
+        if kind == "neg":
+            return f"(-{text})", lambda env: ag.neg(inner(env))
+        function = getattr(ag, kind)
+        return f"{kind}({text})", lambda env: function(inner(env))
+
+    text, function = build()
+    if not used:
+        name = draw(st.sampled_from(names))
+        text, inner = f"({text} + {name})", function
+        function = lambda env: ag.add(inner(env), env[name])  # noqa: E731
+    return text, function

@@ -1,0 +1,247 @@
+"""trace_backward: the engine's own numbers, step by step, in the engine's order."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import autograd_lite as ag
+from autograd_lite import viz
+from autograd_lite.trace import BackwardTrace
+from tests.strategies import arrays, expressions, floats, shapes
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz 'dot' is not installed"
+)
+
+
+def sigmoid_trace(x_value: float = 1.0) -> tuple[ag.Tensor, ag.Tensor, BackwardTrace]:
+    x = ag.Tensor(x_value, requires_grad=True, name="x")
+    y = 1 / (1 + ag.exp(-x))
+    return x, y, ag.trace_backward(y)
+
+
+def test_sigmoid_at_1_gives_the_textbook_steps() -> None:
+    x, y, trace = sigmoid_trace()
+    e = math.exp(-1.0)
+    assert [step.op for step in trace.steps] == ["Div", "Add", "Exp", "Neg"]
+    assert [step.sent[0].label for step in trace.steps] == ["v3", "v2", "v1", "x"]
+    # local derivatives of 1/b at b = 1 + e^-1, of b = 1 + a, of exp at -1, of -x
+    local = [step.sent[0].local_derivative.item() for step in trace.steps]
+    assert local == pytest.approx([-1 / (1 + e) ** 2, 1.0, e, -1.0], rel=1e-12)
+    running = [step.sent[0].gradient.item() for step in trace.steps]
+    assert [round(value, 2) for value in running] == [-0.53, -0.53, -0.20, 0.20]
+    sigma = 1 / (1 + e)
+    assert running[-1] == pytest.approx(sigma * (1 - sigma), rel=1e-12)
+    assert x.grad.item() == running[-1]  # the trace ran the real backward
+    assert trace.gradients == {"x": x.grad}
+    assert [step.formula for step in trace.steps] == [node.formula for node in reversed(ag.tape(y))]
+    assert trace.steps[2].sent[0].formula == "d/da exp(a) = exp(a)"
+    assert trace.steps[0].sent[0].formula == "d(a/b)/db = -a/b**2"  # only the input that gets a gradient
+
+
+def test_sigmoid_table_reads_line_by_line() -> None:
+    _, _, trace = sigmoid_trace()
+    lines = str(trace).splitlines()
+    assert lines[0] == "backward pass of f = v4 (0.7311), 4 steps, seed df/df = 1"
+    rows = [line.split() for line in lines[4:8]]
+    assert [row[:2] for row in rows] == [["1", "Div"], ["2", "Add"], ["3", "Exp"], ["4", "Neg"]]
+    assert [row[-1] for row in rows] == ["-0.5344", "-0.5344", "-0.1966", "0.1966"]
+    assert "v2 = exp(v1)" in lines[6] and "d/da exp(a) = exp(a)" in lines[6]
+    assert lines[-1].split() == ["df/dx", "=", repr(0.19661193324148185)] or lines[-1].startswith(
+        "  df/dx = 0.196611933"
+    )
+
+
+@given(expressions(), floats(-2, 2), floats(-2, 2))
+def test_trace_numbers_equal_a_plain_backward(expression, x_value, y_value) -> None:
+    _, function = expression
+    traced = {"x": ag.Tensor(x_value, requires_grad=True), "y": ag.Tensor(y_value, requires_grad=True)}
+    plain = {"x": ag.Tensor(x_value, requires_grad=True), "y": ag.Tensor(y_value, requires_grad=True)}
+    output = function(traced)
+    if output.node is None:
+        return
+    reference = function(plain)
+    for _, result in ag.graph_tensors(reference):
+        result.retain_grad()
+    trace = ag.trace_backward(output)
+    reference.backward()
+    reference_results = [result for _, result in ag.graph_tensors(reference)]
+    # the same ops in the same order, walked backwards: each upstream is that tensor's full gradient
+    assert [step.position for step in trace.steps] == sorted((s.position for s in trace.steps), reverse=True)
+    for step in trace.steps:
+        assert step.upstream == reference_results[step.position].grad
+        for item in step.sent:
+            if item.local_derivative is not None:
+                np.testing.assert_allclose(item.gradient, item.local_derivative * step.upstream, rtol=1e-12, atol=0)
+    for name in ("x", "y"):
+        expected = plain[name].grad
+        assert (traced[name].grad is None) == (expected is None)
+        if expected is not None:
+            assert traced[name].grad == expected
+            received = [item for step in trace.steps for item in step.sent if item.tensor is traced[name]]
+            assert received[-1].total == pytest.approx(expected, rel=1e-12)
+            assert received[-1].contributions == len(received)
+
+
+def test_a_tensor_used_twice_shows_the_running_sum() -> None:
+    a = ag.Tensor(3.0, requires_grad=True, name="a")
+    b = a + a
+    c = b + b
+    trace = ag.trace_backward(c)
+    first, second = trace.steps
+    assert [item.label for item in first.sent] == ["v1", "v1"]
+    assert [(item.gradient.item(), item.total.item(), item.contributions) for item in first.sent] == [
+        (1.0, 1.0, 1),
+        (1.0, 2.0, 2),
+    ]
+    assert second.upstream.item() == 2.0
+    assert [(item.gradient.item(), item.total.item()) for item in second.sent] == [(2.0, 2.0), (2.0, 4.0)]
+    assert second.sent[1].previous_total.item() == 2.0
+    assert a.grad.item() == 4.0
+    table = str(trace)
+    assert "1 + 1 = 2" in table and "2 + 2 = 4" in table
+    assert "accumulated: 2 + 2 = 4" in second.describe()
+
+
+def test_accumulation_across_different_consumers() -> None:
+    x = ag.Tensor(2.0, requires_grad=True, name="x")
+    y = ag.sin(x) * ag.exp(x)  # x feeds Sin and Exp
+    trace = ag.trace_backward(y)
+    received = [item for step in trace.steps for item in step.sent if item.label == "x"]
+    assert len(received) == 2 and received[1].previous_total == received[0].gradient
+    expected = math.cos(2) * math.exp(2) + math.sin(2) * math.exp(2)
+    assert received[1].total.item() == pytest.approx(expected, rel=1e-12) and x.grad.item() == received[1].total
+
+
+@given(arrays(shapes), arrays(shapes))
+def test_vector_steps_keep_shapes_and_match_the_engine(a_values, b_values) -> None:
+    try:
+        np.broadcast_shapes(a_values.shape, b_values.shape)
+    except ValueError:
+        return
+    a = ag.Tensor(a_values, requires_grad=True, name="a")
+    b = ag.Tensor(b_values, requires_grad=True, name="b")
+    trace = ag.trace_backward(ag.tanh(a * b + a).sum())
+    for step in trace.steps:
+        assert step.upstream.shape == step.output.shape
+        for item in step.sent:
+            assert item.gradient.shape == item.tensor.shape
+    np.testing.assert_array_equal(trace.gradients["a"], a.grad)
+    np.testing.assert_array_equal(trace.gradients["b"], b.grad)
+
+
+def test_matrix_network_table_shows_shapes() -> None:
+    rng = np.random.default_rng(1)
+    image = ag.Tensor(rng.random((1, 784)))
+    weight = ag.Tensor(rng.normal(size=(784, 16)), requires_grad=True, name="W")
+    loss = ag.softmax_cross_entropy(ag.relu(image @ weight), np.array([3])).sum()
+    trace = ag.trace_backward(loss)
+    assert [step.op for step in trace.steps] == ["Sum", "SoftmaxCrossEntropy", "Relu", "Matmul"]
+    assert trace.steps[-1].sent[0].gradient.shape == (784, 16)
+    table = str(trace)
+    assert "array 784x16" in table and "v1 = c1 @ W" in table
+    assert trace.steps[-1].sent[0].local_derivative is None  # not elementwise: no per-element number
+    np.testing.assert_array_equal(trace.gradients["W"], weight.grad)
+
+
+def test_a_10000_step_trace_is_summarised() -> None:
+    x = ag.Tensor(0.3, requires_grad=True, name="x")
+    y = x
+    for _ in range(10_000):
+        y = ag.sin(y)
+    trace = ag.trace_backward(y)
+    assert len(trace) == 10_000
+    text = str(trace)
+    assert "9,960 steps not shown" in text and len(text.splitlines()) < 60
+    assert len(trace.table(max_steps=None).splitlines()) > 10_000
+    frames = trace.frames()
+    assert len(frames) == 10_000
+    middle = frames[5000].source
+    assert re.search(r"n4999 \[[^\]]*penwidth=3", middle)  # step 5000 is the op at tape position 4999
+    assert len(re.findall(r"^\s*n\d+ \[", middle, re.MULTILINE)) == viz.MAX_DRAWN_OPS
+
+
+def test_frames_highlight_the_current_op_and_fill_grads_in_as_they_arrive() -> None:
+    _, _, trace = sigmoid_trace()
+    frames = trace.frames()
+    assert len(frames) == 4
+    for index, frame in enumerate(frames):
+        current = trace.steps[index].position
+        highlighted = re.findall(r"(n\d) \[[^\]]*penwidth=3", frame.source)
+        assert highlighted == [f"n{current}"]
+        x_label = re.search(r't0 \[label="([^"]*)"', frame.source).group(1)
+        assert x_label.endswith("grad ?\\l") == (index < 3)
+    assert "grad 0.1966" in frames[-1].source and "grad -0.5344" in frames[0].source
+    with pytest.raises(IndexError, match="out of range"):
+        frames[4]
+    assert [f.source for f in frames[-2:]] == [frames[2].source, frames[3].source]
+
+
+@needs_dot
+def test_html_is_one_self_contained_file(tmp_path) -> None:
+    _, _, trace = sigmoid_trace()
+    page = trace.to_html(tmp_path / "sigmoid.html")
+    assert (tmp_path / "sigmoid.html").read_text(encoding="utf-8") == page
+    assert "<svg" in page and "<script src" not in page and "<link" not in page and "@import" not in page
+    external = re.findall(r'(?:src|href)="(?!#)([^"]*)"', page)
+    assert external == []
+    data = json.loads(re.search(r'<script id="trace-data" type="application/json">(.*?)</script>', page).group(1))
+    assert [step["op"] for step in data["steps"]] == ["Div", "Add", "Exp", "Neg"]
+    assert data["steps"][3]["text"] == trace.steps[3].describe()
+    for step in data["steps"]:
+        assert f'id="{step["node"]}"' in page
+
+
+def test_html_escapes_names_that_look_like_markup(tmp_path) -> None:
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        pytest.skip("Graphviz 'dot' is not installed")
+    x = ag.Tensor(0.5, requires_grad=True, name="</script><b>x")
+    page = ag.trace_backward(ag.exp(x)).to_html()
+    assert "</script><b>" not in page
+
+
+def test_jupyter_bundle_has_the_table() -> None:
+    _, _, trace = sigmoid_trace()
+    bundle = trace._repr_mimebundle_()
+    assert bundle["text/plain"] == str(trace)
+    assert "df/dx" in bundle["text/html"]
+    assert set(trace._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+
+
+def test_errors_are_the_engines() -> None:
+    with pytest.raises(TypeError, match="trace_backward"):
+        ag.trace_backward(np.ones(3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.trace_backward(ag.Tensor(1.0) * 2)
+    v = ag.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="not a single value"):
+        ag.trace_backward(v * 2)
+    trace = ag.trace_backward(v * 2, grad=np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(v.grad, [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(trace.seed, [1.0, 2.0, 3.0])
+
+
+def test_retain_graph_is_passed_to_the_engine() -> None:
+    x = ag.Tensor(1.5, requires_grad=True)
+    y = ag.exp(x)
+    ag.trace_backward(y, retain_graph=True)
+    ag.trace_backward(y)
+    assert x.grad.item() == pytest.approx(2 * math.exp(1.5))
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        ag.trace_backward(y)
+
+
+def test_a_leaf_output_has_no_steps() -> None:
+    x = ag.Tensor(2.0, requires_grad=True, name="x")
+    trace = ag.trace_backward(x)
+    assert trace.steps == [] and trace.gradients == {"x": trace.seed}
+    with pytest.raises(ValueError, match="no steps"):
+        trace.to_html()

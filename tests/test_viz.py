@@ -1,0 +1,176 @@
+"""draw_graph: one box per tensor, one ellipse per op, what the tape recorded, rendering and its errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd_lite as ag
+from autograd_lite import viz
+from tests.strategies import expressions, floats
+
+NODE_LINE = re.compile(r"^\s*(\w+) \[(.*)\]$", re.MULTILINE)
+EDGE_LINE = re.compile(r"^\s*(\w+) -> (\w+)", re.MULTILINE)
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz 'dot' is not installed"
+)
+
+
+def dot_nodes(source: str) -> dict[str, str]:
+    """DOT node name -> its attribute text."""
+    return {name: attributes for name, attributes in NODE_LINE.findall(source) if name not in ("graph", "node", "edge")}
+
+
+def label_of(attributes: str) -> str:
+    match = re.search(r'label=("(?:[^"\\]|\\.)*"|\w+)', attributes)
+    assert match, attributes
+    return match.group(1).strip('"')
+
+
+def sigmoid_graph() -> tuple[ag.Tensor, ag.Tensor]:
+    x = ag.Tensor(1.0, requires_grad=True, name="x")
+    return x, 1 / (1 + ag.exp(-x))
+
+
+def test_sigmoid_has_a_box_per_tensor_and_an_ellipse_per_op_in_data_flow_order() -> None:
+    x, y = sigmoid_graph()
+    nodes = dot_nodes(ag.draw_graph(y).source)
+    ops = {name: label_of(attributes) for name, attributes in nodes.items() if "shape=ellipse" in attributes}
+    boxes = {name: label_of(attributes) for name, attributes in nodes.items() if "shape=box" in attributes}
+    assert [ops[f"n{i}"] for i in range(4)] == [node.op for node in ag.tape(y)] == ["Neg", "Exp", "Add", "Div"]
+    # x, -x, exp(-x), the constant 1 of 1 + ..., 1 + exp(-x), the constant 1 of 1 / ..., the output
+    assert len(boxes) == 7
+    labels = sorted(label.split("\\l")[0] for label in boxes.values())
+    assert labels == ["1", "1", "v1", "v2", "v3", "v4", "x"]
+    edges = EDGE_LINE.findall(ag.draw_graph(y).source)
+    assert len(edges) == 4 + 1 + 1 + 2 + 2  # Neg, Exp: 1 in 1 out; Add, Div: 2 in 1 out
+    flow = {(source, target) for source, target in edges}
+    assert ("t0", "n0") in flow and ("n3", "t6") in flow  # x feeds Neg; Div produces the output
+
+
+def test_kinds_of_tensor_look_different_and_grads_appear_once_computed() -> None:
+    x, y = sigmoid_graph()
+    before = dot_nodes(ag.draw_graph(y).source)
+    styles = {label_of(a).split("\\l")[0]: re.sub(r"label=\"[^\"]*\" ", "", a) for a in before.values()}
+    assert len({styles["x"], styles["1"], styles["v1"], styles["v4"]}) == 4  # parameter, constant, inner, output
+    assert "\\lgrad " not in ag.draw_graph(y).source
+    y.backward()
+    label = label_of(dot_nodes(ag.draw_graph(y).source)["t0"])
+    assert label.split("\\l")[:4] == ["x", "scalar float64", "value 1", f"grad {viz.format_number(x.grad.item())}"]
+    bare = ag.draw_graph(y, show_values=False, show_grads=False).source
+    assert "\\lvalue " not in bare and "\\lgrad " not in bare and "\\lscalar float64" in bare
+
+
+@given(expressions(), floats(-2, 2), floats(-2, 2))
+def test_random_graphs_draw_every_tape_op_and_every_tensor_once(expression, x_value, y_value) -> None:
+    _, function = expression
+    env = {"x": ag.Tensor(x_value, requires_grad=True), "y": ag.Tensor(y_value, requires_grad=True)}
+    output = function(env)
+    if output.node is None:  # the expression was just a variable: one box, no ops
+        assert len(dot_nodes(ag.draw_graph(output).source)) == 1
+        return
+    tape = ag.tape(output)
+    tensors = {id(t) for node in tape for t in node.inputs} | {id(result) for _, result in ag.graph_tensors(output)}
+    nodes = dot_nodes(ag.draw_graph(output).source)
+    ops = [label_of(a) for name, a in sorted(nodes.items(), key=lambda item: int(item[0][1:])) if name[0] == "n"]
+    assert ops == [node.op for node in tape]
+    assert sum(name.startswith("t") for name in nodes) == len(tensors)
+    edges = EDGE_LINE.findall(ag.draw_graph(output).source)
+    assert len(edges) == sum(len(node.inputs) + 1 for node in tape)
+
+
+def test_small_arrays_show_values_large_ones_a_summary() -> None:
+    small = ag.Tensor([1.0, 2.5, -3.0], requires_grad=True, name="small")
+    large = ag.Tensor(np.arange(1000.0).reshape(10, 100), requires_grad=True, name="large")
+    text = ag.draw_graph((small * 2).sum() + large.mean()).source
+    assert "value [1, 2.5, -3]" in text
+    assert "(10, 100) float64" in text and "value array 10x100 min 0 mean 499.5 max 999" in text
+
+
+def test_a_10000_op_chain_is_summarised_without_recursion() -> None:
+    x = ag.Tensor(0.5, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = ag.sin(y)
+    source = ag.draw_graph(y).source
+    nodes = dot_nodes(source)
+    assert sum(name.startswith("n") for name in nodes) == viz.MAX_DRAWN_OPS
+    assert f"{10_000 - viz.MAX_DRAWN_OPS:,} earlier ops not drawn" in source
+    assert "n9999" in nodes and "n0" not in nodes  # the end nearest the output is drawn
+    assert sum(name.startswith("n") for name in dot_nodes(ag.draw_graph(y, max_ops=10).source)) == 10
+
+
+@needs_dot
+def test_rendering_gives_valid_svg_with_a_group_per_drawn_node(tmp_path) -> None:
+    _, y = sigmoid_graph()
+    graph = ag.draw_graph(y)
+    svg = graph.pipe(format="svg", encoding="utf-8")
+    root = ElementTree.fromstring(svg)
+    assert root.tag.endswith("svg")
+    groups = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"}
+    assert groups == set(dot_nodes(graph.source))
+    written = graph.render(tmp_path / "sigmoid", format="svg")
+    ElementTree.parse(written)  # a well-formed file
+    assert graph._repr_mimebundle_()["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_missing_dot_says_how_to_install_it_and_dot_text_still_saves(tmp_path, monkeypatch) -> None:
+    _, y = sigmoid_graph()
+    graph = ag.draw_graph(y)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program anywhere
+    with pytest.raises(viz.GraphvizNotInstalledError) as error:
+        graph.render(tmp_path / "out", format="svg")
+    message = str(error.value)
+    assert "apt-get install graphviz" in message and "brew install graphviz" in message and "conda" in message
+    with pytest.raises(viz.GraphvizNotInstalledError):
+        graph.pipe(format="png")
+    saved = graph.save(tmp_path / "graph.gv")
+    assert open(saved).read() == graph.source
+
+
+def test_import_works_without_the_graphviz_package(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes "import graphviz" fail
+    viz._graph_class.cache_clear()
+    try:
+        _, y = sigmoid_graph()
+        with pytest.raises(ImportError, match="pip install graphviz"):
+            ag.draw_graph(y)
+        assert "Neg" in str(ag.trace_backward(y))  # the trace table needs no graphviz
+    finally:
+        viz._graph_class.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "match"),
+    [
+        ({"output": np.ones(2)}, TypeError, "expected an autograd_lite Tensor"),
+        ({"rankdir": "diagonal"}, ValueError, "rankdir"),
+        ({"max_ops": 0}, ValueError, "max_ops"),
+    ],
+)
+def test_bad_arguments_are_named(arguments, error, match) -> None:
+    _, y = sigmoid_graph()
+    arguments = {"output": y, **arguments}
+    with pytest.raises(error, match=match):
+        ag.draw_graph(**arguments)
+
+
+@given(st.lists(floats(-1e6, 1e6), min_size=1, max_size=40), st.integers(1, 8))
+def test_format_array_shows_values_or_a_summary(values, digits) -> None:
+    array = np.array(values)
+    text = viz.format_array(array, digits)
+    if array.size <= viz.SMALL_ARRAY:
+        assert "min" not in text
+        shown = [float(part) for part in re.findall(r"-?[\d.]+(?:e[+-]\d+)?", text)]
+        assert np.allclose(shown, array, rtol=10.0 ** (1 - digits), atol=0)
+    else:
+        assert text.startswith(f"array {array.size} min")
+        assert viz.format_number(array.max(), digits) in text
