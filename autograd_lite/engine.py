@@ -160,19 +160,6 @@ class Tensor:
         self._version = 0
         self.retains_grad = False
 
-    @classmethod
-    def _from_op(cls, array: Any, node: Node | None) -> Tensor:
-        """Fast constructor for op results: no checks, no copies."""
-        tensor = object.__new__(cls)
-        tensor._data = array if type(array) is np.ndarray else np.asarray(array)
-        tensor.grad = None
-        tensor.requires_grad = node is not None
-        tensor.node = node
-        tensor.name = None
-        tensor._version = 0
-        tensor.retains_grad = False
-        return tensor
-
     # ----- array-like properties -------------------------------------------------
     @property
     def data(self) -> np.ndarray:
@@ -222,7 +209,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing the values, cut off from the graph."""
-        return Tensor._from_op(self._data, None)
+        return _new_tensor(self._data, None)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -421,30 +408,46 @@ class Tensor:
         run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
 
+def _new_tensor(array: Any, node: Node | None) -> Tensor:
+    """Fast constructor for op results: no checks, no copies."""
+    tensor = object.__new__(Tensor)
+    tensor._data = array if type(array) is np.ndarray else np.asarray(array)
+    tensor.grad = None
+    tensor.requires_grad = node is not None
+    tensor.node = node
+    tensor.name = None
+    tensor._version = 0
+    tensor.retains_grad = False
+    return tensor
+
+
 def _raw(value: Any) -> Any:
     return value._data if isinstance(value, Tensor) else value
 
 
 def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' data and record its Node when needed."""
-    try:
-        out = op.forward(*[t._data for t in inputs], **params)
+    try:  # one- and two-input ops are nearly all of them: skip the generic list building
+        if len(inputs) == 1:
+            out = op.forward(inputs[0]._data, **params)
+            recording = inputs[0].requires_grad
+        elif len(inputs) == 2:
+            out = op.forward(inputs[0]._data, inputs[1]._data, **params)
+            recording = inputs[0].requires_grad or inputs[1].requires_grad
+        else:
+            out = op.forward(*[t._data for t in inputs], **params)
+            recording = any(t.requires_grad for t in inputs)
     except (ValueError, TypeError, IndexError) as error:
         described = ", ".join(f"{t.shape} {t.dtype}" for t in inputs)
         raise type(error)(f"{op.__name__}: {error} (inputs: {described})") from None
-    if _GradMode.enabled:
-        for tensor in inputs:
-            if tensor.requires_grad:
-                break
-        else:
-            return Tensor._from_op(out, None)
+    if recording and _GradMode.enabled:
         node = object.__new__(op)
         node.inputs = inputs
         node.params = params
         node.sequence = _next_sequence()
         node.released = False
-        return Tensor._from_op(out, node)
-    return Tensor._from_op(out, None)
+        return _new_tensor(out, node)
+    return _new_tensor(out, None)
 
 
 # ----- the tape ---------------------------------------------------------------
@@ -537,7 +540,7 @@ def run_backward(
                 f"backward(): grad has shape {grad.shape} but the output has shape {root.shape}; they must match"
             )
     if create_graph:
-        grad = grad if isinstance(grad, Tensor) else Tensor._from_op(grad, None)
+        grad = grad if isinstance(grad, Tensor) else _new_tensor(grad, None)
     with enable_grad() if create_graph else no_grad():
         return _sweep(root, grad, retain_graph, create_graph, targets, on_step)
 

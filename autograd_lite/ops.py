@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Node, Tensor, apply
+from autograd_lite.engine import Node, Tensor, _new_tensor, apply
 
 ArrayLike = Any  # a Tensor, a NumPy array or a Python number
 Axis = int | tuple[int, ...] | None
@@ -503,10 +503,10 @@ def _array(value: Any) -> Any:
 def _tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, (int, float)) and like.dtype.kind == "f":
+    if like is not None and isinstance(value, (int, float)) and like._data.dtype.kind == "f":
         # A Python number takes the other operand's float dtype: float32 stays float32.
-        return Tensor._from_op(np.asarray(value, dtype=like.dtype), None)
-    return Tensor._from_op(np.asarray(value), None)
+        return _new_tensor(np.asarray(value, like._data.dtype), None)
+    return _new_tensor(np.asarray(value), None)
 
 
 def _pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
