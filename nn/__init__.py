@@ -1,0 +1,38 @@
+"""nn: neural networks on autograd_lite's public API: modules, layers, losses, optimizers, training, checkpoints.
+
+>>> import nn
+>>> model = nn.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid", rng=0)
+>>> [name for name, _ in model.named_parameters()]
+['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']
+
+docs/nn.md is the tour; every example there runs as a doctest.
+"""
+
+from nn import data, metrics, optim
+from nn.activations import Identity, ReLU, Sigmoid, Softmax, Step, Tanh, step
+from nn.checkpoint import load, save
+from nn.layers import MLP, Dense, Sequential
+from nn.losses import (
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    MSELoss,
+    SoftmaxCrossEntropy,
+    SumSquaredError,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    softmax_cross_entropy,
+    sum_squared_error,
+)
+from nn.metrics import accuracy
+from nn.module import Module, Parameter
+from nn.training import History, evaluate, fit, predict
+
+__all__ = [
+    "data", "metrics", "optim",
+    "Module", "Parameter", "Dense", "Sequential", "MLP",
+    "Identity", "ReLU", "Sigmoid", "Softmax", "Step", "Tanh", "step",
+    "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
+    "accuracy", "fit", "evaluate", "predict", "History", "save", "load",
+]  # fmt: skip

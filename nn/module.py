@@ -1,0 +1,221 @@
+"""Module and Parameter: the containers every layer, model and loss builds on.
+
+A Module finds its parameters and sub-modules by looking at its attributes (and at lists,
+tuples and dicts stored in them), in the order they were assigned, so a layer only has
+to store them: no registration calls, no ``super().__init__()`` needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+
+
+class Parameter(ag.Tensor):
+    """A Tensor that requires grad and that :meth:`Module.parameters` finds."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=True, dtype=dtype, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor") :].replace(", requires_grad=True", "")
+
+
+class Module:
+    """Base class of layers and models: ``model(x)`` calls ``forward(x)``.
+
+    Parameters are :class:`Parameter` attributes; sub-modules are Module attributes; both
+    may also sit in lists, tuples or dicts (named ``attribute.index`` / ``attribute.key``).
+    """
+
+    #: True in training mode (the default), False after :meth:`eval`.
+    training: bool = True
+    #: True for modules whose repr is one line even though they hold sub-modules.
+    repr_inline: bool = False
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the output; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ----- discovery ----------------------------------------------------------------
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        """(name, value) of every Parameter and Module held directly, in assignment order."""
+        for name, value in vars(self).items():
+            if isinstance(value, (Parameter, Module)):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for index, item in enumerate(value):
+                    if isinstance(item, (Parameter, Module)):
+                        yield f"{name}.{index}", item
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, (Parameter, Module)):
+                        yield f"{name}.{key}", item
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) of the direct sub-modules."""
+        for name, value in self._members():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) of this module ("" for itself) and every sub-module, depth first."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:  # iterative, so arbitrarily deep nesting is fine
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{child_name}" if name else child_name, child) for child_name, child in module.named_children()
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, e.g. ``layers.0.weight``; a shared one appears once."""
+        seen: set[int] = {id(self)}
+        # Walk members in assignment order, entering sub-modules where they sit (an explicit
+        # stack of iterators instead of recursion, so nesting depth is unlimited).
+        stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [("", self._members())]
+        while stack:
+            prefix, members = stack[-1]
+            entry = next(members, None)
+            if entry is None:
+                stack.pop()
+                continue
+            name, value = entry
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            else:
+                stack.append((f"{prefix}{name}.", value._members()))
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter, in the stable order of :meth:`named_parameters`."""
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def parameter_count(self) -> int:
+        """The number of trainable values."""
+        return int(sum(parameter.size for parameter in self.parameters()))
+
+    # ----- training helpers -----------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and its sub-modules to training mode (or evaluation with ``mode=False``)."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    # ----- state ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's values by dotted name (later training does not change it)."""
+        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Set the parameters from ``state``: all of them or, on any error, none.
+
+        Every parameter must be present with its exact shape and dtype; keys the model does
+        not have are an error when ``strict`` and ignored otherwise.
+        """
+        ready = validated_assignments(self, state, strict, "load_state_dict")
+        for parameter, values in ready:
+            parameter.data = values
+
+    # ----- display --------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = _repr_lines(self, "")
+        count = self.parameter_count()
+        if count:
+            lines[-1] += f"  # {count:,} parameters"
+        return "\n".join(lines)
+
+
+def _repr_lines(module: Module, indent: str) -> list[str]:
+    children = [] if module.repr_inline else list(module.named_children())
+    head = f"{type(module).__name__}({module.extra_repr()}"
+    if not children:
+        return [head + ")"]
+    lines = [head + ("" if head.endswith("(") else ", ")]
+    for name, child in children:
+        child_lines = _repr_lines(child, indent + "  ")
+        child_lines[0] = f"{indent}  ({name}): {child_lines[0]}"
+        own = child.parameter_count()
+        if own:
+            child_lines[-1] += f"  # {own:,} parameters"
+        lines.extend(child_lines)
+    lines.append(indent + ")")
+    return lines
+
+
+def validated_assignments(
+    module: Module, state: Mapping[str, Any], strict: bool, caller: str
+) -> list[tuple[Parameter, np.ndarray]]:
+    """Check ``state`` against the module's parameters and return (parameter, copy) pairs to assign.
+
+    Nothing is assigned here, so a caller that assigns only after this returns is all-or-nothing.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{caller}: expected a mapping of parameter names to arrays, got {type(state).__name__}")
+    named = dict(module.named_parameters())
+    missing = [name for name in named if name not in state]
+    if missing:
+        raise ValueError(
+            f"{caller}: {len(missing)} parameter(s) missing from the state: {', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}; the model expects {len(named)}: {', '.join(list(named)[:5])} ..."
+        )
+    unexpected = [str(name) for name in state if name not in named]
+    if unexpected and strict:
+        raise ValueError(
+            f"{caller}: unexpected key(s) the model has no parameter for: {', '.join(unexpected[:5])}"
+            f"{' ...' if len(unexpected) > 5 else ''}; pass strict=False to ignore them"
+        )
+    ready = []
+    for name, parameter in named.items():
+        values = state[name]
+        values = values.data if isinstance(values, ag.Tensor) else np.asarray(values)
+        if values.shape != parameter.shape:
+            raise ValueError(
+                f"{caller}: {name!r} has shape {values.shape} in the state but {parameter.shape} in the model"
+            )
+        if values.dtype != parameter.dtype:
+            raise ValueError(
+                f"{caller}: {name!r} has dtype {values.dtype} in the state but {parameter.dtype} in the model; "
+                f"build the model with dtype={values.dtype} (or cast the arrays) so nothing is silently converted"
+            )
+        ready.append((parameter, values.copy()))
+    return ready
