@@ -1,0 +1,234 @@
+"""Loss functions, each with a module form: squared errors and cross-entropies, numerically stable.
+
+Every loss takes ``reduction``: "mean" (the default, except sum_squared_error's "sum"),
+"sum", or "none" (one value per element, or per row for the cross-entropies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+from nn.module import Module
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(values: ag.Tensor, reduction: str, loss: str) -> ag.Tensor:
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    if reduction == "none":
+        return values
+    raise ValueError(f"{loss}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
+
+
+def _check_reduction(reduction: str, loss: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{loss}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
+
+
+def _as_tensor(value: Any, loss: str, what: str) -> ag.Tensor:
+    tensor = value if isinstance(value, ag.Tensor) else ag.Tensor(value)
+    if tensor.dtype.kind != "f":
+        tensor = ag.Tensor(tensor.data.astype(np.float64))
+    if tensor.ndim == 0 and what == "logits":
+        raise ValueError(f"{loss}: {what} need a class axis, got a single number (shape ())")
+    return tensor
+
+
+def _constant(target: Any) -> np.ndarray:
+    """A target's values as an array: targets are data, not something to differentiate."""
+    return np.asarray(target.data if isinstance(target, ag.Tensor) else target)
+
+
+def _check_finite(target: np.ndarray, loss: str) -> None:
+    if target.dtype.kind in "fc" and not np.all(np.isfinite(target)):
+        count = int(np.sum(~np.isfinite(target)))
+        raise ValueError(
+            f"{loss}: the target (shape {target.shape}) contains {count} NaN or infinite value(s); clean the data first"
+        )
+
+
+def _check_same_shape(prediction: ag.Tensor, target: Any, loss: str) -> None:
+    if prediction.shape != np.shape(target):
+        hint = ""
+        if prediction.ndim == np.ndim(target) + 1 and prediction.shape[-1] == 1:
+            hint = f"; reshape the target to {prediction.shape} (e.g. y.reshape(-1, 1))"
+        raise ValueError(
+            f"{loss}: prediction has shape {prediction.shape} but target has shape {np.shape(target)}; they must "
+            f"match exactly (no broadcasting, which would silently compare every row with every other){hint}"
+        )
+
+
+def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
+    """Mean squared error: mean((prediction - target)²)."""
+    _check_reduction(reduction, "mse_loss")
+    prediction = _as_tensor(prediction, "mse_loss", "prediction")
+    if not isinstance(target, ag.Tensor):
+        target = np.asarray(target, dtype=prediction.dtype)
+    _check_same_shape(prediction, target, "mse_loss")
+    _check_finite(_constant(target), "mse_loss")
+    difference = prediction - target
+    return _reduce(difference * difference, reduction, "mse_loss")
+
+
+def sum_squared_error(prediction: Any, target: Any, reduction: str = "sum") -> ag.Tensor:
+    """The textbook ½Σ(prediction - target)²; its gradient is simply (prediction - target)."""
+    _check_reduction(reduction, "sum_squared_error")
+    prediction = _as_tensor(prediction, "sum_squared_error", "prediction")
+    if not isinstance(target, ag.Tensor):
+        target = np.asarray(target, dtype=prediction.dtype)
+    _check_same_shape(prediction, target, "sum_squared_error")
+    _check_finite(_constant(target), "sum_squared_error")
+    difference = prediction - target
+    return _reduce(0.5 * (difference * difference), reduction, "sum_squared_error")
+
+
+def _class_target(logits: ag.Tensor, target: Any, loss: str) -> np.ndarray:
+    """Validate integer labels (shape logits.shape[:-1]) or probability rows (shape logits.shape)."""
+    target = _constant(target)
+    classes = logits.shape[-1]
+    if target.dtype.kind in "iu":
+        if target.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"{loss}: integer labels have shape {target.shape}, expected {logits.shape[:-1]} for logits of shape "
+                f"{logits.shape} (one label per row)"
+            )
+        outside = (target < 0) | (target >= classes)
+        if np.any(outside):
+            raise ValueError(
+                f"{loss}: label {target[outside].flat[0]} is out of range for {classes} classes "
+                f"(labels must be 0..{classes - 1})"
+            )
+        return target
+    if target.dtype.kind != "f":
+        raise ValueError(
+            f"{loss}: target has dtype {target.dtype}; give integer labels of shape {logits.shape[:-1]} or "
+            f"probabilities (one-hot or soft) of shape {logits.shape}"
+        )
+    _check_finite(target, loss)
+    if target.shape != logits.shape:
+        hint = ""
+        if target.shape == logits.shape[:-1]:
+            hint = "; these look like class labels stored as floats: pass them as integers (y.astype(np.int64))"
+        raise ValueError(
+            f"{loss}: float target has shape {target.shape} but logits have shape {logits.shape}; probability "
+            f"targets must have the logits' shape{hint}"
+        )
+    if np.any(target < 0):
+        raise ValueError(f"{loss}: probability targets must be >= 0, found {target.min()}")
+    return target.astype(logits.dtype, copy=False)
+
+
+def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
+    """Cross-entropy of softmax(logits) against integer labels or probability rows, via log-sum-exp.
+
+    Never computes softmax and then log, so large logits cannot overflow or give log(0).
+    """
+    _check_reduction(reduction, "softmax_cross_entropy")
+    logits = _as_tensor(logits, "softmax_cross_entropy", "logits")
+    target = _class_target(logits, target, "softmax_cross_entropy")
+    return _reduce(ag.softmax_cross_entropy(logits, target), reduction, "softmax_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
+    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], stable for any logit.
+
+    Uses log(1 + e^z) = logsumexp(0, z), so the loss is softplus(z) - z * target and its
+    gradient is exactly sigmoid(z) - target, even at z = 0 and for |z| = 1e3.
+    """
+    loss = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, loss)
+    logits = _as_tensor(logits, loss, "prediction")
+    target = _constant(target)
+    _check_same_shape(logits, target, loss)
+    if target.dtype.kind not in "biuf":
+        raise ValueError(f"{loss}: target has dtype {target.dtype}; use 0/1 labels or probabilities")
+    _check_finite(target, loss)
+    if np.any((target < 0) | (target > 1)):
+        raise ValueError(f"{loss}: targets must lie in [0, 1], found values from {target.min()} to {target.max()}")
+    target = target.astype(logits.dtype)
+    softplus = ag.logsumexp(ag.stack([ag.Tensor(np.zeros(logits.shape, logits.dtype)), logits]), axis=0)
+    return _reduce(softplus - logits * target, reduction, loss)
+
+
+def cross_entropy(probabilities: Any, target: Any, eps: float = 1e-7, reduction: str = "mean") -> ag.Tensor:
+    """-Σ target · log(probabilities) per row, for outputs that already went through softmax.
+
+    Probabilities are clipped to [eps, 1] so that log(0) cannot occur. Prefer
+    softmax_cross_entropy on logits: it is exact where this one clips.
+    """
+    loss = "cross_entropy"
+    _check_reduction(reduction, loss)
+    probabilities = _as_tensor(probabilities, loss, "logits")
+    values = probabilities.data
+    if values.size and (np.min(values) < 0 or np.max(values) > 1 or not np.all(np.isfinite(values))):
+        raise ValueError(
+            f"{loss}: predictions must be probabilities in [0, 1], found values from {np.min(values)} to "
+            f"{np.max(values)}; for raw scores (logits) use softmax_cross_entropy"
+        )
+    target = _class_target(probabilities, target, loss)
+    if target.dtype.kind in "iu":
+        one_hot = np.zeros(probabilities.shape, dtype=probabilities.dtype)
+        np.put_along_axis(one_hot, target[..., None], 1, axis=-1)
+        target = one_hot
+    per_row = -(ag.log(ag.clip(probabilities, eps, 1.0)) * target).sum(axis=-1)
+    return _reduce(per_row, reduction, loss)
+
+
+class _Loss(Module):
+    function: Any = None
+
+    def __init__(self, reduction: str = "mean") -> None:
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def forward(self, prediction: Any, target: Any) -> ag.Tensor:
+        return type(self).function(prediction, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Module form of :func:`mse_loss`."""
+
+    function = staticmethod(mse_loss)
+
+
+class SumSquaredError(_Loss):
+    """Module form of :func:`sum_squared_error` (reduction "sum" by default)."""
+
+    function = staticmethod(sum_squared_error)
+
+    def __init__(self, reduction: str = "sum") -> None:
+        super().__init__(reduction)
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """Module form of :func:`softmax_cross_entropy`."""
+
+    function = staticmethod(softmax_cross_entropy)
+
+
+class BinaryCrossEntropyWithLogits(_Loss):
+    """Module form of :func:`binary_cross_entropy_with_logits`."""
+
+    function = staticmethod(binary_cross_entropy_with_logits)
+
+
+class CrossEntropy(_Loss):
+    """Module form of :func:`cross_entropy`."""
+
+    function = staticmethod(cross_entropy)
+
+    def __init__(self, eps: float = 1e-7, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.eps = eps
+
+    def forward(self, prediction: Any, target: Any) -> ag.Tensor:
+        return cross_entropy(prediction, target, eps=self.eps, reduction=self.reduction)

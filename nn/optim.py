@@ -1,0 +1,254 @@
+"""Optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW.
+
+Each ``step()`` updates ``parameter.data`` in place with NumPy and records no graph
+(assigning ``.data`` bumps the tensor's version, so a graph built before the step cannot
+be backpropagated by mistake). The update rules follow PyTorch's documented conventions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+
+
+class Optimizer:
+    """Base class: holds the parameters and per-parameter state; subclasses define :meth:`step`."""
+
+    #: Hyperparameter names saved by state_dict() (floats; "nesterov" is stored as 0/1).
+    hyperparameters: tuple[str, ...] = ("lr",)
+    #: Names of the per-parameter state arrays, e.g. ("exp_avg", "exp_avg_sq") for Adam.
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[ag.Tensor], lr: float) -> None:
+        name = type(self).__name__
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{name}: got no parameters to optimize (did you pass model.parameters()?)")
+        seen: set[int] = set()
+        for index, parameter in enumerate(self.params):
+            if not isinstance(parameter, ag.Tensor) or not parameter.requires_grad:
+                raise TypeError(
+                    f"{name}: parameter {index} is a {type(parameter).__name__} that does not require grad; pass "
+                    f"model.parameters() or Tensors created with requires_grad=True"
+                )
+            if id(parameter) in seen:
+                raise ValueError(f"{name}: parameter {index} appears twice; each tensor must be passed once")
+            seen.add(id(parameter))
+        _check_number(name, "lr", lr, minimum=0.0)
+        self.lr = float(lr)
+        # Per-parameter state, created lazily on the first step: {slot: [array or None per parameter]}.
+        self.state: dict[str, list[np.ndarray | None]] = {slot: [None] * len(self.params) for slot in self.slots}
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter."""
+        for parameter in self.params:
+            parameter.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        self.steps += 1
+        for index, parameter in enumerate(self.params):
+            gradient = parameter.grad
+            if gradient is None:  # unused in this forward pass: leave it (and its state) alone
+                continue
+            gradient = gradient.data if isinstance(gradient, ag.Tensor) else np.asarray(gradient)
+            self._update(index, parameter, gradient)
+
+    def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _slot(self, slot: str, index: int, like: np.ndarray) -> np.ndarray:
+        buffer = self.state[slot][index]
+        if buffer is None:
+            buffer = self.state[slot][index] = np.zeros_like(like)
+        return buffer
+
+    # ----- state ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Hyperparameters, step count and state arrays as a flat dict of arrays (saveable in an .npz)."""
+        state: dict[str, np.ndarray] = {"kind": np.array(type(self).__name__), "steps": np.array(self.steps)}
+        for name in self.hyperparameters:
+            state[name] = np.array(float(getattr(self, name)))
+        for slot, buffers in self.state.items():
+            for index, buffer in enumerate(buffers):
+                if buffer is not None:
+                    state[f"{slot}.{index}"] = buffer.copy()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned: all of it or, on any error, nothing."""
+        apply = self.validated_state(state)
+        apply()
+
+    def validated_state(self, state: Mapping[str, Any], caller: str | None = None) -> Any:
+        """Check ``state`` completely and return a function that applies it (cannot fail)."""
+        name = caller or f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{name}: expected a mapping of names to arrays, got {type(state).__name__}")
+        kind = str(np.asarray(state.get("kind", "")))
+        if kind != type(self).__name__:
+            raise ValueError(
+                f"{name}: the state was saved by {kind or 'an unknown optimizer'}, not {type(self).__name__}"
+            )
+        expected = {"kind", "steps", *self.hyperparameters}
+        missing = sorted(key for key in expected if key not in state)
+        if missing:
+            raise ValueError(f"{name}: missing key(s) {', '.join(missing)}")
+        hyper = {}
+        for key in self.hyperparameters:
+            value = np.asarray(state[key])
+            if value.shape != () or value.dtype.kind not in "fiub" or not np.isfinite(value):
+                raise ValueError(f"{name}: {key!r} must be a finite number, got {value!r}")
+            hyper[key] = float(value)
+        steps = np.asarray(state["steps"])
+        if steps.shape != () or steps.dtype.kind not in "iu" or steps < 0:
+            raise ValueError(f"{name}: 'steps' must be a non-negative integer, got {steps!r}")
+        buffers: dict[str, list[np.ndarray | None]] = {slot: [None] * len(self.params) for slot in self.slots}
+        for key, value in state.items():
+            if key in expected:
+                continue
+            slot, _, position = str(key).rpartition(".")
+            if slot not in buffers or not position.isdigit() or int(position) >= len(self.params):
+                raise ValueError(
+                    f"{name}: unexpected key {key!r} for {type(self).__name__} with {len(self.params)} parameters"
+                )
+            parameter = self.params[int(position)]
+            value = np.asarray(value)
+            if value.shape != parameter.shape or value.dtype != parameter.dtype:
+                raise ValueError(
+                    f"{name}: {key!r} has shape {value.shape} and dtype {value.dtype}, but parameter {position} has "
+                    f"shape {parameter.shape} and dtype {parameter.dtype}"
+                )
+            buffers[slot][int(position)] = value.copy()
+
+        def apply() -> None:
+            for key, value in hyper.items():
+                setattr(self, key, bool(value) if key == "nesterov" else value)
+            self.steps = int(steps)
+            self.state = buffers
+
+        return apply
+
+
+def _check_number(optimizer: str, name: str, value: Any, minimum: float, below: float | None = None) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+    ):
+        raise TypeError(f"{optimizer}: {name} must be a finite number, got {value!r}")
+    if value < minimum or (below is not None and value >= below):
+        bound = f"in [{minimum}, {below})" if below is not None else f">= {minimum}"
+        raise ValueError(f"{optimizer}: {name} must be {bound}, got {value}")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay.
+
+    g = grad + weight_decay·p; b = momentum·b + g (b = g on the first step);
+    p -= lr·(g + momentum·b) with Nesterov, else p -= lr·b (p -= lr·g without momentum).
+    """
+
+    hyperparameters = ("lr", "momentum", "weight_decay", "nesterov")
+    slots = ("momentum_buffer",)
+
+    def __init__(
+        self,
+        params: Iterable[ag.Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        _check_number("SGD", "momentum", momentum, 0.0)
+        _check_number("SGD", "weight_decay", weight_decay, 0.0)
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        self.momentum, self.weight_decay, self.nesterov = float(momentum), float(weight_decay), bool(nesterov)
+
+    def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
+        if self.weight_decay:
+            gradient = gradient + self.weight_decay * parameter.data
+        if self.momentum:
+            buffer = self.state["momentum_buffer"][index]
+            if buffer is None:
+                buffer = self.state["momentum_buffer"][index] = np.array(gradient, dtype=parameter.dtype)
+            else:
+                buffer *= self.momentum
+                buffer += gradient
+            gradient = gradient + self.momentum * buffer if self.nesterov else buffer
+        parameter.data -= self.lr * gradient
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction; ``weight_decay`` adds weight_decay·p to the gradient (L2).
+
+    m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·m̂ / (√v̂ + eps) with m̂ = m/(1-β1^t), v̂ = v/(1-β2^t).
+    """
+
+    hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
+    slots = ("exp_avg", "exp_avg_sq")
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[ag.Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        name = type(self).__name__
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_number(name, "beta1", betas[0], 0.0, below=1.0)
+        _check_number(name, "beta2", betas[1], 0.0, below=1.0)
+        _check_number(name, "eps", eps, 0.0)
+        _check_number(name, "weight_decay", weight_decay, 0.0)
+        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        """(beta1, beta2)."""
+        return self.beta1, self.beta2
+
+    def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
+        data = parameter.data
+        if self.weight_decay:
+            if self.decoupled:  # AdamW: shrink the weights directly, outside the adaptive scaling
+                data *= 1 - self.lr * self.weight_decay
+            else:
+                gradient = gradient + self.weight_decay * data
+        m = self._slot("exp_avg", index, data)
+        v = self._slot("exp_avg_sq", index, data)
+        m *= self.beta1
+        m += (1 - self.beta1) * gradient
+        v *= self.beta2
+        v += (1 - self.beta2) * (gradient * gradient)
+        m_hat = m / (1 - self.beta1**self.steps)
+        v_hat = v / (1 - self.beta2**self.steps)
+        parameter.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): p -= lr·weight_decay·p, then the Adam step."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[ag.Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)

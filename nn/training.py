@@ -1,0 +1,226 @@
+"""The training loop: fit() with a progress bar, evaluate(), predict(), and the History it returns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+from nn.data import batch_count, batches
+from nn.losses import BinaryCrossEntropyWithLogits, binary_cross_entropy_with_logits
+from nn.metrics import accuracy
+from nn.module import Module
+from nn.optim import Optimizer
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+class History:
+    """Per-epoch values: ``history["loss"]``, ``history["val_accuracy"]``, ... (Keras's names)."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+
+    def append(self, values: dict[str, float]) -> None:
+        """Record one epoch's values."""
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs were recorded."""
+        return len(self.history.get("loss", []))
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.history:
+            raise KeyError(f"History has no {key!r}; it has {', '.join(self.history) or 'nothing yet'}")
+        return self.history[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.history
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{key}={values[-1]:.4g}" for key, values in self.history.items() if values)
+        return f"History({self.epochs} epochs{': ' + last if last else ''})"
+
+    def plot(self, path: str | None = None) -> Any:
+        """Draw loss (and accuracy, if recorded) per epoch, train and validation; save to ``path`` if given.
+
+        Returns the matplotlib Figure. Uses no pyplot state, so it works without a display.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        if not self.epochs:
+            raise ValueError("History.plot: nothing to plot yet (no epoch was recorded)")
+        names = [name for name in self.history if not name.startswith("val_")]
+        figure = Figure(figsize=(5 * len(names), 3.8))
+        FigureCanvasAgg(figure)  # attaches an Agg canvas: savefig works with no display
+        epochs = np.arange(1, self.epochs + 1)
+        for position, name in enumerate(names, start=1):
+            axes = figure.add_subplot(1, len(names), position)
+            axes.plot(epochs, self.history[name], label="train")
+            if f"val_{name}" in self.history:
+                axes.plot(epochs, self.history[f"val_{name}"], label="validation")
+            axes.set_xlabel("epoch")
+            axes.set_ylabel(name)
+            axes.set_title(name)
+            axes.grid(alpha=0.3)
+            axes.legend()
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path)
+        return figure
+
+
+def _metric_functions(metrics: Sequence[str | Metric], loss: Any) -> dict[str, Metric]:
+    # A single-output model trained with BCE-with-logits outputs logits: class 1 means logit > 0.
+    logits_loss = loss is binary_cross_entropy_with_logits or isinstance(loss, BinaryCrossEntropyWithLogits)
+    threshold = 0.0 if logits_loss else 0.5
+    functions: dict[str, Metric] = {}
+    for metric in metrics:
+        if metric == "accuracy":
+            functions["accuracy"] = lambda outputs, target: accuracy(outputs, target, threshold=threshold)
+        elif callable(metric):
+            functions[getattr(metric, "__name__", type(metric).__name__)] = metric
+        else:
+            raise ValueError(f"fit: unknown metric {metric!r}; use 'accuracy' or a function (outputs, target) -> float")
+    return functions
+
+
+def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X.data if isinstance(X, ag.Tensor) else X), np.asarray(y.data if isinstance(y, ag.Tensor) else y)
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+        raise ValueError(f"{caller}: X (shape {X.shape}) and y (shape {y.shape}) need the same number of rows")
+    if len(X) == 0:
+        raise ValueError(f"{caller}: got no samples (X has shape {X.shape})")
+    return X, y
+
+
+def _scalar_loss(value: Any, caller: str) -> ag.Tensor:
+    if not isinstance(value, ag.Tensor) or value.size != 1:
+        raise ValueError(
+            f"{caller}: the loss must return a single-number Tensor, got shape {getattr(value, 'shape', None)}; "
+            f"use reduction='mean' or 'sum'"
+        )
+    return value
+
+
+def fit(
+    model: Module,
+    loss: Callable[..., ag.Tensor],
+    optimizer: Optimizer,
+    X: Any,
+    y: Any,
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation: tuple[Any, Any] | None = None,
+    metrics: Sequence[str | Metric] = (),
+    shuffle: bool = True,
+    seed: int | None = 0,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over (X, y) in mini-batches; return the per-epoch History.
+
+    Train loss and metrics are averages over the epoch's batches (weighted by batch size),
+    measured while the weights change; validation values are measured after each epoch.
+    A progress bar (tqdm) shows the latest values unless ``progress=False``.
+    """
+    X, y = _check_data(X, y, "fit")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    if validation is not None:
+        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+            raise ValueError("fit: validation must be a pair (X_val, y_val)")
+        validation = _check_data(*validation, "fit (validation)")
+    functions = _metric_functions(metrics, loss)
+    generator = np.random.default_rng(seed)  # one generator: a new order every epoch, reproducible overall
+    per_epoch = batch_count(len(X), batch_size) if isinstance(batch_size, (int, np.integer)) else 0
+    bar = _progress_bar(epochs * per_epoch, progress)
+    history = History()
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            totals = dict.fromkeys(["loss", *functions], 0.0)
+            for xb, yb in batches(X, y, batch_size, shuffle=shuffle, seed=generator):
+                outputs = model(xb)
+                value = _scalar_loss(loss(outputs, yb), "fit")
+                optimizer.zero_grad()
+                value.backward()
+                optimizer.step()
+                number = value.item()
+                if not math.isfinite(number):
+                    raise FloatingPointError(
+                        f"fit: the loss became {number} in epoch {epoch}; training diverged: lower the learning "
+                        f"rate, check the data for extreme values, or use a stable loss on logits"
+                    )
+                totals["loss"] += number * len(xb)
+                for name, function in functions.items():
+                    totals[name] += function(outputs.data, yb) * len(xb)
+                if bar is not None:
+                    bar.update(1)
+            record = {name: total / len(X) for name, total in totals.items()}
+            if validation is not None:
+                scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
+                record.update({f"val_{name}": score for name, score in scores.items()})
+            history.append(record)
+            if bar is not None:
+                bar.set_postfix({"epoch": epoch, **{k: f"{v:.4g}" for k, v in record.items()}}, refresh=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a convenience: train without it
+        return None
+    return tqdm(total=total, desc="fit", unit="batch")
+
+
+@ag.no_grad()
+def evaluate(
+    model: Module,
+    loss: Callable[..., ag.Tensor],
+    X: Any,
+    y: Any,
+    batch_size: int = 256,
+    metrics: Sequence[str | Metric] = (),
+) -> dict[str, float]:
+    """Loss and metrics over (X, y) in evaluation mode, without recording a graph."""
+    X, y = _check_data(X, y, "evaluate")
+    functions = _metric_functions(metrics, loss)
+    was_training = model.training
+    model.eval()
+    try:
+        totals = dict.fromkeys(["loss", *functions], 0.0)
+        for xb, yb in batches(X, y, batch_size):
+            outputs = model(xb)
+            totals["loss"] += _scalar_loss(loss(outputs, yb), "evaluate").item() * len(xb)
+            for name, function in functions.items():
+                totals[name] += function(outputs.data, yb) * len(xb)
+    finally:
+        model.train(was_training)
+    return {name: total / len(X) for name, total in totals.items()}
+
+
+@ag.no_grad()
+def predict(model: Module, X: Any, batch_size: int = 256) -> np.ndarray:
+    """The model's outputs for every row of X as one array, in evaluation mode and without a graph."""
+    X = np.asarray(X.data if isinstance(X, ag.Tensor) else X)
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = [np.asarray(model(X[start : start + batch_size]).data) for start in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError(f"predict: got no samples (X has shape {X.shape})")
+    return np.concatenate(outputs)
