@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -51,25 +52,27 @@ class Identity(Module):
         return x
 
 
-class StepBackward(ag.Node):
-    """The Node behind :func:`step`: it has no useful derivative, so backward refuses."""
+def _refuse_backward(*_: Any, **__: Any) -> Any:
+    raise RuntimeError(
+        "backward(): the graph goes through nn.Step (the perceptron's step function), whose derivative is 0 "
+        "everywhere it exists, so gradient descent cannot learn through it; use nn.Sigmoid for a trainable "
+        "layer, or train a perceptron with its own update rule (w += lr * (target - output) * x)"
+    )
 
-    __slots__ = ()
-    formula = "d step(a)/da = 0 almost everywhere: not usable for gradient descent"
 
-    @staticmethod
-    def _refuse(*_: Any, **__: Any) -> Any:
-        raise RuntimeError(
-            "backward(): the graph goes through nn.Step (the perceptron's step function), whose derivative is 0 "
-            "everywhere it exists, so gradient descent cannot learn through it; use nn.Sigmoid for a trainable "
-            "layer, or train a perceptron with its own update rule (w += lr * (target - output) * x)"
-        )
-
-    vjps = (_refuse, _refuse)
-
-    @classmethod
-    def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        return cls._refuse()
+@functools.cache
+def _step_node_class(base: type[ag.Node]) -> type[ag.Node]:
+    """A Node class named "Step" whose backward refuses, laid out exactly like ``base``."""
+    return type(
+        "Step",
+        (base,),
+        {
+            "__slots__": (),  # adds nothing to base's layout, so a base instance may become one
+            "formula": "d step(a)/da = 0 wherever it exists: no gradient to descend",
+            "vjps": (_refuse_backward, _refuse_backward),
+            "vjp": classmethod(_refuse_backward),
+        },
+    )
 
 
 def step(x: Any) -> ag.Tensor:
@@ -78,11 +81,11 @@ def step(x: Any) -> ag.Tensor:
     values = (x.data > 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
     if not (x.requires_grad and ag.is_grad_enabled()):
         return ag.Tensor(values)
-    # A graph must record *something* here so that backward can refuse with a clear message
-    # instead of silently giving zero gradients. ``apply`` is not public API, so record a
-    # cheap op in tape order and make its Node a StepBackward (same slots, so this is allowed).
+    # The graph must record *something* here so that backward refuses with a clear message
+    # instead of silently giving zero gradients. Custom ops are not public API, so record a
+    # cheap op in tape order and turn its Node into a "Step" Node (a subclass with no new slots).
     out = ag.mul(x, 0.0)
-    out.node.__class__ = StepBackward
+    out.node.__class__ = _step_node_class(type(out.node))
     out.data = values
     return out
 
