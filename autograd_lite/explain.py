@@ -377,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"f has shape {output.shape}: backward starts from a gradient of ones (the gradient of sum(f))")
     print()
     print(trace.table(digits=arguments.digits))
+    unused = [name for name in variables if name not in trace.gradients]
+    for name in unused:
+        print(f"  df/d{name} = 0 (f does not depend on {name})")
     try:
         if arguments.dot:
             Path(arguments.dot).write_text(trace.graph().source, encoding="utf-8")

@@ -54,6 +54,16 @@ def test_arrays_and_matrix_products(capsys) -> None:
     assert "v1 = W @ v" in out
 
 
+def test_variables_the_expression_does_not_use_get_zero(capsys) -> None:
+    code, out, _ = run(capsys, "x * x", "--at", "x=3", "--at", "y=2")
+    assert code == 0 and "df/dx = 6.0" in out and "df/dy = 0 (f does not depend on y)" in out
+
+
+def test_help_exits_cleanly(capsys) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "--at NAME=VALUE" in out
+
+
 def test_non_scalar_output_uses_a_seed_of_ones(capsys) -> None:
     code, out, _ = run(capsys, "x * x", "--at", "x=[1, 2, 3]")
     assert code == 0 and "gradient of ones" in out and "df/dx = [2., 4., 6.]" in out
