@@ -501,6 +501,8 @@ _SCRIPT = """
       }
     });
     var step = data.steps[position];
+    var shown = byId(step.node);
+    if (shown && shown.scrollIntoView) { shown.scrollIntoView({block: "nearest", inline: "center"}); }
     byId("step-text").textContent = step.text;
     byId("counter").textContent = "Step " + (position + 1) + " of " + data.steps.length;
     byId("note").textContent = byId(step.node) ? "" : "(this op is outside the drawn part of the graph)";

@@ -132,3 +132,25 @@ def test_stepping_through_a_page_with_matrices_and_reuse(browser, tmp_path) -> N
     check_every_step(browser, trace, lambda: browser.find_element(By.ID, "next").click())
     assert "accumulated" in "".join(step.describe() for step in trace.steps)
     assert errors_in(browser.get_log("browser")) == []
+
+
+def test_steps_outside_the_drawn_window_say_so(browser, tmp_path) -> None:
+    x = ag.Tensor(0.5, requires_grad=True, name="x")
+    y = x
+    for _ in range(6):
+        y = ag.sin(y)
+    trace = ag.trace_backward(y)
+    page = tmp_path / "window.html"
+    trace.to_html(page, max_ops=3)  # only the last three ops (tape positions 3, 4, 5) are drawn
+    browser.get(page.as_uri())
+    for index, step in enumerate(trace.steps):
+        state = shown_state(browser)
+        assert state["text"] == step.describe(trace.root_label)
+        note = browser.find_element(By.ID, "note").text
+        if step.position >= 3:
+            assert state["current"] == [f"n{step.position}"] and note == ""
+        else:
+            assert state["current"] == [] and "outside the drawn part" in note
+        if index < len(trace) - 1:
+            browser.find_element(By.ID, "next").click()
+    assert errors_in(browser.get_log("browser")) == []
