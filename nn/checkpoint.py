@@ -84,8 +84,10 @@ def read(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        # NumPy suggests allow_pickle=True for unrecognised bytes: exactly what must not be done here.
+        reason = "unrecognised content" if "pickle" in str(error) else str(error)
         raise ValueError(
-            f"nn.load: {path} is not an .npz checkpoint, or it is corrupt or truncated ({error})"
+            f"nn.load: {path} is not an .npz checkpoint, or it is corrupt or truncated ({reason})"
         ) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"nn.load: {path} holds a single array, not a checkpoint of named arrays (.npz)")
