@@ -310,7 +310,7 @@ def evaluate_expression(expression: str, variables: dict[str, np.ndarray]) -> ag
         raise RefusedError(
             f"expression is {len(expression):,} characters long; at most {MAX_EXPRESSION_LENGTH} are accepted"
         )
-    tree = _parse(expression, "expression")
+    tree = _parse(expression.strip(), "expression")
     check_depth(tree)
     tensors = {name: ag.Tensor(value, requires_grad=True, name=name) for name, value in variables.items()}
     with np.errstate(all="ignore"):  # inf and nan are legitimate answers to show, not warnings
@@ -356,7 +356,10 @@ def explain(expression: str, variables: dict[str, np.ndarray]) -> tuple[ag.Tenso
 def main(argv: list[str] | None = None) -> int:
     """Run ``autograd-lite explain``; returns the exit code (2 for refused input)."""
     try:
-        arguments = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv and re.match(r"-[^-h]", argv[0]):
+            argv[0] = " " + argv[0]  # "-x*x" is an expression, not an option: argparse skips a leading space
+        arguments = _parser().parse_args(argv)
         if not 1 <= arguments.digits <= 17:
             raise RefusedError(f"--digits must be between 1 and 17, got {arguments.digits}")
         variables = dict(parse_binding(text) for text in arguments.at)

@@ -150,7 +150,7 @@ def layout_graph(output: Tensor) -> GraphLayout:
 # ----- drawing --------------------------------------------------------------------
 def _escape(text: str) -> str:
     """Make user text safe inside a DOT label that uses \\l line breaks."""
-    return text.replace("\\", "\\\\")
+    return " ".join(text.replace("\\", "\\\\").splitlines())  # one line each: the grad line stays last
 
 
 def tensor_label(

@@ -59,6 +59,11 @@ def test_variables_the_expression_does_not_use_get_zero(capsys) -> None:
     assert code == 0 and "df/dx = 6.0" in out and "df/dy = 0 (f does not depend on y)" in out
 
 
+def test_an_expression_may_start_with_a_minus(capsys) -> None:
+    code, out, _ = run(capsys, "-x*x", "--at", "x=3")
+    assert code == 0 and "df/dx = -6.0" in out
+
+
 def test_help_exits_cleanly(capsys) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "--at NAME=VALUE" in out

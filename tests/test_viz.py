@@ -87,6 +87,12 @@ def test_random_graphs_draw_every_tape_op_and_every_tensor_once(expression, x_va
     assert len(edges) == sum(len(node.inputs) + 1 for node in tape)
 
 
+def test_names_with_newlines_and_backslashes_stay_on_one_label_line() -> None:
+    x = ag.Tensor(2.0, requires_grad=True, name="two\nlines \\ here")
+    label = label_of(dot_nodes(ag.draw_graph(ag.exp(x)).source)["t0"])
+    assert label.split("\\l")[0] == "two lines \\\\ here"
+
+
 def test_small_arrays_show_values_large_ones_a_summary() -> None:
     small = ag.Tensor([1.0, 2.5, -3.0], requires_grad=True, name="small")
     large = ag.Tensor(np.arange(1000.0).reshape(10, 100), requires_grad=True, name="large")
