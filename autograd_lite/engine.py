@@ -619,7 +619,7 @@ def _sweep(
                 heappush(queue, (-producer.sequence, producer, tensor))
                 if fresh:
                     owned.add(producer)
-            elif producer in owned:
+            elif producer in owned and on_step is None:  # the hook must see each share unchanged
                 existing += input_grad
             else:
                 pending[producer] = existing + input_grad
