@@ -7,6 +7,7 @@ be backpropagated by mistake). The update rules follow PyTorch's documented conv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -233,9 +234,13 @@ class Adam(Optimizer):
         m += (1 - self.beta1) * gradient
         v *= self.beta2
         v += (1 - self.beta2) * (gradient * gradient)
-        m_hat = m / (1 - self.beta1**self.steps)
-        v_hat = v / (1 - self.beta2**self.steps)
-        parameter.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        # lr·m̂/(√v̂ + eps) rearranged as (lr/c1)·m/(√v/√c2 + eps): the same value, fewer temporary arrays.
+        denominator = np.sqrt(v)
+        denominator /= math.sqrt(1 - self.beta2**self.steps)
+        denominator += self.eps
+        update = np.divide(m, denominator, out=denominator)
+        update *= self.lr / (1 - self.beta1**self.steps)
+        parameter.data -= update
 
 
 class AdamW(Adam):
