@@ -8,7 +8,7 @@
 docs/nn.md is the tour; every example there runs as a doctest.
 """
 
-from nn import data, metrics, optim
+from nn import data, datasets, metrics, optim
 from nn.activations import Identity, ReLU, Sigmoid, Softmax, Step, Tanh, step
 from nn.checkpoint import load, save
 from nn.layers import MLP, Dense, Sequential
@@ -29,7 +29,7 @@ from nn.module import Module, Parameter
 from nn.training import History, evaluate, fit, predict
 
 __all__ = [
-    "data", "metrics", "optim",
+    "data", "datasets", "metrics", "optim",
     "Module", "Parameter", "Dense", "Sequential", "MLP",
     "Identity", "ReLU", "Sigmoid", "Softmax", "Step", "Tanh", "step",
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
