@@ -11,6 +11,7 @@
 from autograd_lite.engine import (
     Node,
     Tensor,
+    apply,
     enable_grad,
     graph_tensors,
     is_grad_enabled,
@@ -78,7 +79,7 @@ OPS = (
 
 __all__ = [
     *OPS,
-    "Node", "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
+    "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "unbroadcast", "grad", "value_and_grad", "numerical_grad", "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",
 ]  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -60,34 +59,27 @@ def _refuse_backward(*_: Any, **__: Any) -> Any:
     )
 
 
-@functools.cache
-def _step_node_class(base: type[ag.Node]) -> type[ag.Node]:
-    """A Node class named "Step" whose backward refuses, laid out exactly like ``base``."""
-    return type(
-        "Step",
-        (base,),
-        {
-            "__slots__": (),  # adds nothing to base's layout, so a base instance may become one
-            "formula": "d step(a)/da = 0 wherever it exists: no gradient to descend",
-            "vjps": (_refuse_backward, _refuse_backward),
-            "vjp": classmethod(_refuse_backward),
-        },
-    )
+def _step_forward(a: np.ndarray) -> np.ndarray:
+    return (a > 0).astype(a.dtype if a.dtype.kind == "f" else np.float64)
+
+
+# A custom op: recorded on the tape like any other, so backward meets it and refuses with a
+# clear message instead of silently giving zero gradients.
+_StepNode = type(
+    "Step",
+    (ag.Node,),
+    {
+        "__slots__": (),
+        "formula": "d step(a)/da = 0 wherever it exists: no gradient to descend",
+        "forward": staticmethod(_step_forward),
+        "vjps": (_refuse_backward,),
+    },
+)
 
 
 def step(x: Any) -> ag.Tensor:
     """The perceptron's step function: 1 where x > 0, else 0. Forward only: backward raises."""
-    x = x if isinstance(x, ag.Tensor) else ag.Tensor(x)
-    values = (x.data > 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
-    if not (x.requires_grad and ag.is_grad_enabled()):
-        return ag.Tensor(values)
-    # The graph must record *something* here so that backward refuses with a clear message
-    # instead of silently giving zero gradients. Custom ops are not public API, so record a
-    # cheap op in tape order and turn its Node into a "Step" Node (a subclass with no new slots).
-    out = ag.mul(x, 0.0)
-    out.node.__class__ = _step_node_class(type(out.node))
-    out.data = values
-    return out
+    return ag.apply(_StepNode, x if isinstance(x, ag.Tensor) else ag.Tensor(x))
 
 
 class Step(Module):
