@@ -123,3 +123,11 @@ def expressions(draw: Any, names: tuple[str, ...] = ("x", "y"), max_ops: int = 6
         text, inner = f"({text} + {name})", function
         function = lambda env: ag.add(inner(env), env[name])  # noqa: E731
     return text, function
+
+
+@st.composite
+def label_pairs(draw: Any, classes: int = 10, max_size: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Two int64 arrays of equal length with values in 0..classes-1: true labels and predictions."""
+    size = draw(st.integers(1, max_size))
+    labels = hnp.arrays(np.int64, size, elements=st.integers(0, classes - 1))
+    return draw(labels), draw(labels)
