@@ -196,8 +196,15 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if dtype is not None and dtype != self._data.dtype:
+            if copy is False:
+                raise ValueError(f"Tensor.__array__: converting {self._data.dtype} to {dtype} needs a copy")
             return self._data.astype(dtype)
-        return self._data
+        return self._data.copy() if copy else self._data
+
+    @property
+    def values_released(self) -> bool:
+        """True for the stand-ins a finished backward leaves in its graph in place of intermediates."""
+        return self._version < 0
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (the same object as ``.data``)."""
@@ -302,31 +309,44 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
-    # In-place operators change .data, as in PyTorch: allowed where no gradient is being
-    # recorded for this tensor (e.g. an optimizer step inside no_grad()). Otherwise
+    # In-place operators, as in PyTorch: on a leaf that requires grad they are allowed only
+    # where nothing is recorded (e.g. an optimizer step inside no_grad()); otherwise
     # `w -= lr * w.grad` would silently turn a parameter into the output of a Sub node.
-    def _in_place(self, op_name: str, other: Any, function: Any) -> Tensor:
-        if self.requires_grad and _GradMode.enabled:
-            raise RuntimeError(
-                f"{op_name}: in-place update of a tensor that requires grad while gradients are being "
-                f"recorded; do it inside `with ag.no_grad():` or on `.data` (e.g. `w.data -= lr * w.grad`)"
+    # When a gradient must flow (`total += loss`), the op is recorded like `total = total + loss`.
+    def _in_place(self, symbol: str, other: Any, recorded: Callable[[Any, Any], Tensor]) -> Tensor:
+        if _GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self.node is None:
+                raise RuntimeError(
+                    f"{symbol}: in-place update of a leaf tensor that requires grad while gradients are being "
+                    f"recorded; do it inside `with ag.no_grad():` or on `.data` (e.g. `w.data -= lr * w.grad`)"
+                )
+            return recorded(self, other)
+        result = np.asarray(recorded(self._data, _raw(other)).data)
+        if not np.can_cast(result.dtype, self._data.dtype, casting="same_kind"):
+            raise TypeError(
+                f"{symbol}: the result has dtype {result.dtype}, which cannot be stored in this tensor's "
+                f"dtype {self._data.dtype}; use `t = t {symbol[0]} other` to get a new tensor"
             )
-        self.data = function(self._data, _raw(other))
+        # A new array (same dtype): arrays shared with the caller or with views are never written through.
+        self.data = result.astype(self._data.dtype, copy=False)
         return self
 
-    # The new values go into a new array (keeping the dtype), so arrays shared with the
-    # caller or with views taken by indexing are never written through.
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", other, lambda a, b: (a + b).astype(a.dtype, copy=False))
+        return self._in_place("+=", other, ops.add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", other, lambda a, b: (a - b).astype(a.dtype, copy=False))
+        return self._in_place("-=", other, ops.sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", other, lambda a, b: (a * b).astype(a.dtype, copy=False))
+        return self._in_place("*=", other, ops.mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", other, lambda a, b: (a / b).astype(a.dtype, copy=False))
+        return self._in_place("/=", other, ops.div)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
 
     def __bool__(self) -> bool:
         return bool(self._data)
@@ -575,7 +595,7 @@ def _sweep(
                 f"released; pass retain_graph=True to the first backward() to go through it twice"
             )
         if node.sequence < _Mutations.latest:
-            _check_unchanged(node)
+            _check_unchanged(node, output)
         if output.retains_grad:
             output.grad = grad
         if target_index is not None and id(output) in target_index:
@@ -628,17 +648,43 @@ def _sweep(
         if on_step is not None:
             on_step(node, output, grad, input_grads)
         if not retain_graph:
+            # Let go of the intermediates this Node kept alive (their producers were queued with
+            # the real tensors), so a finished graph holds no activations, as in PyTorch.
             node.released = True
+            node.inputs = tuple([t if t.node is None else _released(t) for t in inputs])
     return captured if targets is not None else None
 
 
-def _check_unchanged(node: Node) -> None:
-    for tensor in node.inputs:
+def _check_unchanged(node: Node, output: Tensor) -> None:
+    for tensor in (*node.inputs, output):
         if tensor._version > node.sequence:
+            role = "the output" if tensor is output else "an input"
             raise RuntimeError(
-                f"backward(): an input of {node.op} (shape {tensor.shape}) was modified in place after the op "
+                f"backward(): {role} of {node.op} (shape {tensor.shape}) was modified in place after the op "
                 f"ran, so its gradient would be wrong; compute the forward pass again after changing .data"
             )
+
+
+_RELEASED_BUFFERS: dict[np.dtype, np.ndarray] = {}
+
+
+def _released(tensor: Tensor) -> Tensor:
+    """A stand-in for an intermediate whose values backward no longer needs.
+
+    It keeps the shape, dtype, name and producing Node (so the graph can still be drawn
+    and walked) but holds no memory: its data is one read-only zero seen through zero
+    strides. ``values_released`` tells it apart.
+    """
+    dtype = tensor._data.dtype
+    buffer = _RELEASED_BUFFERS.get(dtype)
+    if buffer is None:
+        buffer = _RELEASED_BUFFERS[dtype] = np.zeros(1, dtype)
+        buffer.flags.writeable = False
+    shape = tensor._data.shape
+    stand_in = _new_tensor(np.ndarray(shape, dtype, buffer, 0, (0,) * len(shape)), tensor.node)
+    stand_in.name = tensor.name
+    stand_in._version = -1
+    return stand_in
 
 
 def _deliver(

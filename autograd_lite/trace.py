@@ -76,6 +76,7 @@ class BackwardStep:
     expression: str  # e.g. "v4 = 1 / v3"
     upstream: np.ndarray  # d(root)/d(output), as the engine had it when it reached this Node
     sent: tuple[GradientSent, ...]
+    inputs: tuple[Tensor, ...] = ()  # the Node's inputs as they were during the traced backward
 
     @property
     def op(self) -> str:
@@ -86,11 +87,6 @@ class BackwardStep:
     def formula(self) -> str:
         """The op's derivative formula (all inputs)."""
         return self.node.formula
-
-    @property
-    def inputs(self) -> tuple[Tensor, ...]:
-        """The input tensors of the Node."""
-        return self.node.inputs
 
     def describe(self, root_label: str = "f", digits: int = 4) -> str:
         """The step's arithmetic in a few lines of plain text (shown beside the graph)."""
@@ -408,6 +404,7 @@ def trace_backward(output: Tensor, grad: Any = None, retain_graph: bool = False)
                 _expression(node, output_label, labels),
                 np.array(upstream),
                 tuple(sent),
+                node.inputs,
             )
         )
 

@@ -102,6 +102,13 @@ class GraphLayout:
     ops: list[tuple[Node, Tensor]]
     tensors: dict[int, TensorEntry] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # tensor ids in first-seen order
+    # Each Node's inputs as they were when the layout was made: a later backward() swaps
+    # intermediates for value-less stand-ins, and the drawing must keep showing the real ones.
+    inputs: dict[int, tuple[Tensor, ...]] = field(default_factory=dict)
+
+    def inputs_of(self, node: Node) -> tuple[Tensor, ...]:
+        """The input tensors of ``node`` as recorded in this layout."""
+        return self.inputs[id(node)]
 
     def entry(self, tensor: Tensor) -> TensorEntry:
         """The entry of a tensor of this graph."""
@@ -126,6 +133,7 @@ def layout_graph(output: Tensor) -> GraphLayout:
         layout.order.append(id(tensor))
 
     for position, (node, result) in enumerate(layout.ops):
+        layout.inputs[id(node)] = node.inputs
         for tensor in node.inputs:
             if id(tensor) in layout.tensors:
                 continue
@@ -165,7 +173,8 @@ def tensor_label(
     tensor = entry.tensor
     lines = [entry.label, format_shape(tensor)]
     if show_values:
-        lines.append("value " + format_array(tensor.data, digits))
+        released = tensor.values_released  # backward() let go of it (retain_graph=True keeps it)
+        lines.append("value released by backward()" if released else "value " + format_array(tensor.data, digits))
     if show_grads:
         if grad is not None:
             lines.append("grad " + format_array(grad, digits))
@@ -264,8 +273,9 @@ def build_graph(
         elif position in done:
             style.update(DONE_OP_STYLE)
         graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
-        for index, tensor in enumerate(node.inputs):
-            edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(node.inputs) > 1 and index < 26 else None
+        inputs = layout.inputs_of(node)
+        for index, tensor in enumerate(inputs):
+            edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(inputs) > 1 and index < 26 else None
             attributes = {"label": edge_label} if edge_label else {}
             if position == current:
                 attributes.update(color="#c62828", penwidth="2")

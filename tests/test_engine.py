@@ -333,3 +333,61 @@ def test_a_tensor_that_requires_grad_owns_a_copy_of_the_callers_array() -> None:
         w += 5.0
     np.testing.assert_array_equal(values, [1.0, 2.0])
     np.testing.assert_array_equal(w.data, [5.0, 6.0])
+
+
+def test_backward_releases_intermediates_while_the_output_lives() -> None:
+    x = ag.Tensor(np.ones(3), requires_grad=True)
+    hidden = ag.tanh(x * 2)
+    hidden_ref = weakref.ref(hidden)
+    y = (hidden * 3).sum()
+    del hidden
+    y.backward()
+    assert hidden_ref() is None  # nothing but the graph held it, and backward let go
+    assert [node.op for node in ag.tape(y)] == ["Mul", "Tanh", "Mul", "Sum"]  # the structure stays
+    assert all(t.values_released for node in ag.tape(y) for t in node.inputs if t.node is not None)
+
+
+def test_retain_graph_keeps_intermediates() -> None:
+    x = ag.Tensor(np.ones(3), requires_grad=True)
+    y = (ag.tanh(x) * 3).sum()
+    y.backward(retain_graph=True)
+    assert not any(t.values_released for node in ag.tape(y) for t in node.inputs)
+
+
+def test_modifying_an_output_needed_by_backward_is_detected() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.exp(x)
+    y.data = np.zeros(2)
+    with pytest.raises(RuntimeError, match="the output of Exp.*modified in place"):
+        y.backward(np.ones(2))
+
+
+def test_np_array_copy_true_gives_an_independent_snapshot() -> None:
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    snapshot = np.array(w, copy=True)
+    w.data -= 1.0
+    np.testing.assert_array_equal(snapshot, [1.0, 2.0])
+
+
+def test_accumulating_a_loss_in_place_records_the_addition() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    total = ag.Tensor(0.0)
+    for _ in range(3):
+        total += (x * x).sum()
+    total.backward()
+    np.testing.assert_array_equal(x.grad, 3 * 2 * x.data)
+
+
+def test_in_place_on_an_integer_tensor_refuses_to_truncate() -> None:
+    counts = ag.Tensor([1, 2])
+    counts += 1
+    np.testing.assert_array_equal(counts.data, [2, 3])
+    with pytest.raises(TypeError, match=r"\+=.*float64.*int64"):
+        counts += 0.5
+
+
+def test_iterating_over_rows_and_not_over_a_scalar() -> None:
+    rows = list(ag.Tensor(np.arange(6.0).reshape(3, 2)))
+    assert len(rows) == 3 and rows[1].data.tolist() == [2.0, 3.0]
+    with pytest.raises(TypeError, match="0-d"):
+        list(ag.Tensor(5.0))

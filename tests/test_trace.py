@@ -67,11 +67,11 @@ def test_trace_numbers_equal_a_plain_backward(expression, x_value, y_value) -> N
     if output.node is None:
         return
     reference = function(plain)
-    for _, result in ag.graph_tensors(reference):
+    reference_results = [result for _, result in ag.graph_tensors(reference)]  # before backward releases them
+    for result in reference_results:
         result.retain_grad()
     trace = ag.trace_backward(output)
     reference.backward()
-    reference_results = [result for _, result in ag.graph_tensors(reference)]
     # the same ops in the same order, walked backwards: each upstream is that tensor's full gradient
     assert [step.position for step in trace.steps] == sorted((s.position for s in trace.steps), reverse=True)
     for step in trace.steps:
