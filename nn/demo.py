@@ -123,7 +123,7 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
     model.zero_grad()
     loss = nn.softmax_cross_entropy(model(ag.Tensor(images, name="digits")), labels)
     loss.name = "loss"
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the intermediate values so the drawing can show them
     svg = draw_graph(loss, rankdir="TB").pipe(format="svg", encoding="utf-8")
     path.write_text(svg, encoding="utf-8")
     model.zero_grad()

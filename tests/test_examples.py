@@ -138,6 +138,8 @@ def test_demo_quick_reads_digits_and_writes_every_picture(tmp_path, capsys):
     for path in printed:
         assert path.parent == tmp_path
         {".png": assert_png, ".svg": assert_svg, ".html": assert_html}[path.suffix](path)
+    graph = (tmp_path / "graph.svg").read_text(encoding="utf-8")
+    assert all(name in graph for name in ("digits", "layers.0.weight", "layers.2.bias", "Relu", "loss", "grad"))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
