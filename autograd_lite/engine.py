@@ -459,7 +459,12 @@ def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
             recording = any(t.requires_grad for t in inputs)
     except (ValueError, TypeError, IndexError) as error:
         described = ", ".join(f"{t.shape} {t.dtype}" for t in inputs)
-        raise type(error)(f"{op.__name__}: {error} (inputs: {described})") from None
+        message = f"{op.__name__}: {error} (inputs: {described})"
+        try:
+            named = type(error)(message)
+        except Exception:  # some NumPy exception classes take other arguments
+            named = next(kind(message) for kind in (IndexError, ValueError, TypeError) if isinstance(error, kind))
+        raise named from None
     if recording and _GradMode.enabled:
         node = object.__new__(op)
         node.inputs = inputs
@@ -573,7 +578,11 @@ def _sweep(
     targets: list[Tensor] | None,
     on_step: StepHook | None,
 ) -> list[Any] | None:
-    target_index = {id(t): i for i, t in enumerate(targets)} if targets is not None else None
+    target_index: dict[int, list[int]] | None = None
+    if targets is not None:  # a tensor may be asked for twice (grad(f, argnums=(0, 1))(t, t))
+        target_index = {}
+        for slot, target in enumerate(targets):
+            target_index.setdefault(id(target), []).append(slot)
     captured: list[Any] = [None] * len(targets) if targets is not None else []
     if root.node is None:  # a leaf: its gradient is the seed itself
         _deliver(root, root_grad, False, target_index, captured, create_graph)
@@ -599,7 +608,8 @@ def _sweep(
         if output.retains_grad:
             output.grad = grad
         if target_index is not None and id(output) in target_index:
-            captured[target_index[id(output)]] = grad
+            for slot in target_index[id(output)]:
+                captured[slot] = grad
 
         op = type(node)
         rules = op.vjps
@@ -691,14 +701,13 @@ def _deliver(
     leaf: Tensor,
     grad: Any,
     fresh: bool,
-    target_index: dict[int, int] | None,
+    target_index: dict[int, list[int]] | None,
     captured: list[Any],
     create_graph: bool,
 ) -> None:
     """Give a leaf its gradient: into a target slot, or accumulated into ``.grad``."""
     if target_index is not None:
-        slot = target_index.get(id(leaf))
-        if slot is not None:
+        for slot in target_index.get(id(leaf), ()):
             captured[slot] = grad if captured[slot] is None else captured[slot] + grad
         return
     if create_graph:

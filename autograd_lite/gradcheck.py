@@ -55,9 +55,10 @@ def analytic_grad(function: Callable[..., Any], *inputs: Any) -> list[np.ndarray
     """Backprop gradients of ``function`` at float64 copies of the inputs (zeros if unused)."""
     leaves = [Tensor(a, requires_grad=True) for a in _float_copies(inputs)]
     output = function(*leaves)
-    if not isinstance(output, Tensor) or output.size != 1:
-        shape = getattr(output, "shape", ())
-        raise ValueError(f"check_grad: the function must return a single-number Tensor, got shape {shape}")
+    if not isinstance(output, Tensor):
+        output = Tensor(output)  # a plain number: it does not depend on the inputs
+    if output.size != 1:
+        raise ValueError(f"check_grad: the function must return a single number, got shape {output.shape}")
     if not output.requires_grad:
         return [np.zeros_like(leaf.data) for leaf in leaves]
     found = run_backward(output, None, targets=leaves)

@@ -57,9 +57,15 @@ class Power(Node):
     formula = "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
     forward = staticmethod(np.power)
     vjps = (
-        lambda g, out, a, b: g * b * a ** (b - 1),
+        lambda g, out, a, b: g * _power_slope(a, b),
         lambda g, out, a, b: g * out * _log_or_zero(a),
     )
+
+
+def _power_slope(a: Any, b: Any) -> Any:
+    # b * a**(b-1), but 0 at b = 0, a = 0 (a**0 is constant) where it would be 0 * inf = nan.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((_array(b) == 0) & (_array(a) == 0), 0, b * a ** (b - 1))
 
 
 def _log_or_zero(a: Any) -> Any:
@@ -189,7 +195,7 @@ class Clip(Node):
     @staticmethod
     def _inside(a: Any, low: Any, high: Any) -> np.ndarray:
         a = _array(a)
-        inside = np.ones(a.shape, dtype=bool)
+        inside = np.ones(np.broadcast_shapes(a.shape, np.shape(low), np.shape(high)), dtype=bool)
         if low is not None:
             inside &= a >= low
         if high is not None:
@@ -374,7 +380,7 @@ class Linear(Node):
 
 
 class SoftmaxCrossEntropy(Node):
-    formula = "d(-sum(t * log_softmax(z)))/dz = softmax(z) - t"
+    formula = "d(-sum(t * log_softmax(z)))/dz = softmax(z) * sum(t) - t  (= softmax(z) - t when t sums to 1)"
     # Fused and stable: log-softmax via log-sum-exp, and the famous simple gradient.
 
     @staticmethod
@@ -382,7 +388,8 @@ class SoftmaxCrossEntropy(Node):
         log_probabilities = LogSoftmax.forward(logits, -1)
         if labels is not None:
             return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
-        return -np.sum(np.where(target > 0, target * log_probabilities, 0), axis=-1)
+        # where the target is 0, a log-probability of -inf contributes 0 (not 0 * -inf = nan)
+        return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
 
     vjps = (lambda g, out, logits, labels, target: _softmax_minus_target(logits, labels, target) * g[..., None],)
 
@@ -392,9 +399,10 @@ def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.nda
         if labels is not None:
             target = np.zeros(logits.shape, dtype=logits.dtype)
             np.put_along_axis(target, labels[..., None], 1, axis=-1)
-        return softmax(logits) - target
+        return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
     difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
     if labels is None:
+        difference *= np.sum(target, axis=-1, keepdims=True)
         difference -= target
     else:
         rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
@@ -613,7 +621,23 @@ def clip(a: ArrayLike, low: Any = None, high: Any = None) -> Tensor:
     """Limit values to [low, high]; the gradient passes where low <= a <= high."""
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
-    return apply(Clip, _tensor(a), low=_array(low), high=_array(high))
+    bounds = [bound for bound in (low, high) if isinstance(bound, Tensor) and bound.requires_grad]
+    if bounds:  # differentiable bounds: compose, so the gradient also reaches them
+        result = _tensor(a)
+        result = result if low is None else maximum(result, low)
+        return result if high is None else minimum(result, high)
+    a = _tensor(a)
+    return apply(Clip, a, low=_bound(low, a), high=_bound(high, a))
+
+
+def _bound(value: Any, like: Tensor) -> Any:
+    """A clip bound as an array; a single number takes the tensor's float dtype (float32 stays float32)."""
+    if value is None:
+        return None
+    array = np.asarray(_array(value))
+    if array.ndim == 0 and like.dtype.kind == "f" and array.dtype.kind in "biuf":
+        return array.astype(like.dtype)
+    return array
 
 
 def astype(a: ArrayLike, dtype: Any) -> Tensor:
@@ -772,9 +796,12 @@ def transpose(a: ArrayLike, axes: tuple[int, ...] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None)."""
     a = _tensor(a)
     if axes is not None:
-        axes = tuple(int(axis) % builtins.max(a.ndim, 1) for axis in axes)
+        given = tuple(axes)
+        if any(not -a.ndim <= int(axis) < a.ndim for axis in given) or len(given) != a.ndim:
+            raise ValueError(f"transpose: axes {given} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+        axes = tuple(int(axis) % a.ndim for axis in given)
         if sorted(axes) != list(range(a.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+            raise ValueError(f"transpose: axes {given} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     return apply(Transpose, a, axes=axes)
 
 
@@ -786,6 +813,9 @@ def broadcast_to(a: ArrayLike, shape: tuple[int, ...]) -> Tensor:
 def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     a = _tensor(a)
+    for axis in (axis1, axis2):
+        if not -a.ndim <= axis < a.ndim:
+            raise ValueError(f"swapaxes: axis {axis} is out of bounds for a tensor of shape {a.shape}")
     axes = list(range(a.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(a, tuple(axes))
@@ -802,7 +832,7 @@ def getitem(a: ArrayLike, index: Any) -> Tensor:
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, list):
-        index = np.asarray(index)
+        index = np.asarray(index) if index else np.zeros(0, dtype=np.intp)
     elif isinstance(index, tuple):
         index = tuple(p.data if isinstance(p, Tensor) else np.asarray(p) if isinstance(p, list) else p for p in index)
     return apply(GetItem, _tensor(a), index=index)
@@ -839,7 +869,10 @@ _FUNCTIONS = {
     np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
     np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
     np.broadcast_to: broadcast_to, np.where: where, np.concatenate: concatenate,
-    np.stack: stack, np.expand_dims: expand_dims, np.dot: dot, np.clip: clip,
+    np.stack: stack, np.expand_dims: expand_dims, np.dot: dot,
+    np.clip: lambda a, a_min=None, a_max=None, *, min=None, max=None: clip(  # noqa: A002 - NumPy's names
+        a, a_min if min is None else min, a_max if max is None else max
+    ),
 }  # fmt: skip
 
 
@@ -862,9 +895,14 @@ def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs
 def dispatch_function(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route a NumPy function on Tensors to the matching op; others get plain arrays."""
     ours = _FUNCTIONS.get(function)
-    if ours is not None:
+    if ours is not None:  # a keyword we do not support is an error, not a silent loss of the graph
         try:
             return ours(*args, **kwargs)
-        except TypeError:
-            pass  # a keyword we do not support: fall back to the plain computation
+        except TypeError as error:
+            if "keyword argument" not in str(error):
+                raise
+            raise TypeError(
+                f"np.{function.__name__} on a Tensor runs autograd_lite's differentiable version, which "
+                f"takes different arguments ({error}); call it on t.data for a plain array instead"
+            ) from None
     return function(*_plain(args), **_plain(kwargs))

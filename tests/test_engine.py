@@ -391,3 +391,41 @@ def test_iterating_over_rows_and_not_over_a_scalar() -> None:
     assert len(rows) == 3 and rows[1].data.tolist() == [2.0, 3.0]
     with pytest.raises(TypeError, match="0-d"):
         list(ag.Tensor(5.0))
+
+
+def test_grad_with_the_same_tensor_twice_fills_both_slots() -> None:
+    t = ag.Tensor([1.0, 2.0], requires_grad=True)
+    first, second = ag.grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(t, t)
+    np.testing.assert_array_equal(first.data, [2.0, 4.0])
+    np.testing.assert_array_equal(second.data, [2.0, 4.0])
+
+
+def test_numpy_error_inside_an_op_still_names_the_op() -> None:
+    with pytest.raises(TypeError, match=r"Add: .*<U1"):
+        ag.add(np.array(["a"]), 1.0)
+
+
+def test_clip_bounds_broadcast_and_tensor_bounds_get_gradients() -> None:
+    x = ag.Tensor(np.ones(3), requires_grad=True)
+    ag.clip(x, np.zeros((2, 3)), 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+    low_grad = ag.grad(lambda low: ag.clip(np.array([-2.0, 0.5, 3.0]), low, 5.0).sum())(np.zeros(3))
+    np.testing.assert_array_equal(low_grad.data, [1.0, 0.0, 0.0])
+    assert ag.clip(ag.Tensor(np.ones(2, np.float32)), np.float64(0), np.float64(1)).dtype == np.float32
+
+
+def test_power_zero_has_zero_gradient_at_zero() -> None:
+    x = ag.Tensor([0.0, 2.0], requires_grad=True)
+    with np.errstate(all="raise"):
+        (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_invalid_axes_and_unsupported_numpy_keywords_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="transpose: axes"):
+        ag.transpose(np.ones((2, 3)), (0, 3))
+    with pytest.raises(ValueError, match="swapaxes: axis 5"):
+        ag.swapaxes(np.ones((2, 3)), 0, 5)
+    with pytest.raises(TypeError, match="np.max on a Tensor"):
+        np.max(ag.Tensor([1.0, 2.0]), initial=0)
+    assert ag.Tensor(np.ones(3))[[]].shape == (0,)

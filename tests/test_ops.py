@@ -306,3 +306,12 @@ def test_second_order_matches_central_differences_of_the_gradient(name: str, dat
         return ag.sum(ag.stack([ag.sum(g * d) for g, d in zip(gradients, directions)]))
 
     assert ag.check_grad(projected_gradient, *case.inputs, atol=1e-5, rtol=1e-3)
+
+
+@given(arrays(st.tuples(st.integers(1, 3), st.integers(1, 4))), st.data())
+def test_softmax_cross_entropy_with_any_real_target_matches_its_definition(logits: np.ndarray, data: Any) -> None:
+    target = data.draw(arrays(logits.shape, floats(-1, 2)))  # multi-hot, unnormalised, even negative
+    value = ag.softmax_cross_entropy(logits, target)
+    log_p = np.log(np_softmax(logits, -1))
+    np.testing.assert_allclose(value.data, -(target * log_p).sum(-1), rtol=1e-10, atol=1e-12)
+    assert ag.check_grad(lambda z: (ag.softmax_cross_entropy(z, target) * 1.0).sum(), logits, atol=1e-6)
