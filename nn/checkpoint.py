@@ -55,7 +55,13 @@ def save(
             raise TypeError(f"nn.save: {key!r} is an object array; only numeric arrays can be saved (no pickle)")
 
     directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"nn.save: cannot write {path}: the directory {directory} does not exist")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         with os.fdopen(descriptor, "wb") as file:
             _write_npz(file, arrays)

@@ -23,6 +23,8 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ("lr",)
     #: Names of the per-parameter state arrays, e.g. ("exp_avg", "exp_avg_sq") for Adam.
     slots: tuple[str, ...] = ()
+    #: Allowed range [low, below) of hyperparameters other than the default [0, inf).
+    limits: dict[str, tuple[float, float | None]] = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0)}
 
     def __init__(self, params: Iterable[ag.Tensor], lr: float) -> None:
         name = type(self).__name__
@@ -44,6 +46,17 @@ class Optimizer:
         # Per-parameter state, created lazily on the first step: {slot: [array or None per parameter]}.
         self.state: dict[str, list[np.ndarray | None]] = {slot: [None] * len(self.params) for slot in self.slots}
         self.steps = 0
+        # Steps each parameter has taken: a parameter without a gradient skips a step, so Adam's
+        # bias correction must count per parameter (as PyTorch does), not per optimizer.
+        self.parameter_steps = [0] * len(self.params)
+
+    def _check_hyperparameters(self, name: str, values: dict[str, float]) -> None:
+        """Apply the constructor's rules to loaded hyperparameters (lower bound, optional upper bound)."""
+        for key, value in values.items():
+            low, below = self.limits.get(key, (0.0, None))
+            _check_number(name, key, value, low, below)
+        if values.get("nesterov") and not values.get("momentum"):
+            raise ValueError(f"{name}: nesterov needs momentum > 0")
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter."""
@@ -58,6 +71,7 @@ class Optimizer:
             if gradient is None:  # unused in this forward pass: leave it (and its state) alone
                 continue
             gradient = gradient.data if isinstance(gradient, ag.Tensor) else np.asarray(gradient)
+            self.parameter_steps[index] += 1
             self._update(index, parameter, gradient)
 
     def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
@@ -79,6 +93,8 @@ class Optimizer:
             for index, buffer in enumerate(buffers):
                 if buffer is not None:
                     state[f"{slot}.{index}"] = buffer.copy()
+        for index, count in enumerate(self.parameter_steps):
+            state[f"step.{index}"] = np.array(count)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -110,10 +126,17 @@ class Optimizer:
         if steps.shape != () or steps.dtype.kind not in "iu" or steps < 0:
             raise ValueError(f"{name}: 'steps' must be a non-negative integer, got {steps!r}")
         buffers: dict[str, list[np.ndarray | None]] = {slot: [None] * len(self.params) for slot in self.slots}
+        parameter_steps = [int(steps)] * len(self.params)  # states saved before per-parameter counts
         for key, value in state.items():
             if key in expected:
                 continue
             slot, _, position = str(key).rpartition(".")
+            if slot == "step" and position.isdigit() and int(position) < len(self.params):
+                count = np.asarray(value)
+                if count.shape != () or count.dtype.kind not in "iu" or count < 0:
+                    raise ValueError(f"{name}: {key!r} must be a non-negative integer, got {count!r}")
+                parameter_steps[int(position)] = int(count)
+                continue
             if slot not in buffers or not position.isdigit() or int(position) >= len(self.params):
                 raise ValueError(
                     f"{name}: unexpected key {key!r} for {type(self).__name__} with {len(self.params)} parameters"
@@ -127,10 +150,13 @@ class Optimizer:
                 )
             buffers[slot][int(position)] = value.copy()
 
+        self._check_hyperparameters(name, hyper)
+
         def apply() -> None:
             for key, value in hyper.items():
                 setattr(self, key, bool(value) if key == "nesterov" else value)
             self.steps = int(steps)
+            self.parameter_steps = parameter_steps
             self.state = buffers
 
         return apply
@@ -236,10 +262,11 @@ class Adam(Optimizer):
         v += (1 - self.beta2) * (gradient * gradient)
         # lr·m̂/(√v̂ + eps) rearranged as (lr/c1)·m/(√v/√c2 + eps): the same value, fewer temporary arrays.
         denominator = np.sqrt(v)
-        denominator /= math.sqrt(1 - self.beta2**self.steps)
+        steps = self.parameter_steps[index]
+        denominator /= math.sqrt(1 - self.beta2**steps)
         denominator += self.eps
         update = np.divide(m, denominator, out=denominator)
-        update *= self.lr / (1 - self.beta1**self.steps)
+        update *= self.lr / (1 - self.beta1**steps)
         parameter.data -= update
 
 

@@ -138,7 +138,9 @@ def fit(
         validation = _check_data(*validation, "fit (validation)")
     functions = _metric_functions(metrics, loss)
     generator = np.random.default_rng(seed)  # one generator: a new order every epoch, reproducible overall
-    per_epoch = batch_count(len(X), batch_size) if isinstance(batch_size, (int, np.integer)) else 0
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+    per_epoch = batch_count(len(X), batch_size)
     bar = _progress_bar(epochs * per_epoch, progress)
     history = History()
     try:

@@ -179,3 +179,13 @@ def test_keys_that_clash_with_numpy_argument_names_are_fine(tmp_path: Path) -> N
     state = {"file": np.arange(3.0), "allow_pickle": np.ones(2)}
     nn.save(state, tmp_path / "odd.npz")
     assert sorted(nn.checkpoint.read(tmp_path / "odd.npz")) == ["allow_pickle", "file"]
+
+
+def test_checkpoint_gets_ordinary_file_permissions_and_missing_directory_is_named(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Dense(2, 1))
+    nn.save(model, tmp_path / "model.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "model.npz").stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(FileNotFoundError, match="missing"):
+        nn.save(model, tmp_path / "missing" / "model.npz")

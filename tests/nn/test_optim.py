@@ -223,3 +223,26 @@ def test_a_bad_optimizer_state_raises_and_changes_nothing() -> None:
 def test_bad_arguments(make: object, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         make(nn.Parameter(np.ones(2)))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("optimizer_class", [nn.optim.Adam, nn.optim.AdamW])
+def test_adam_counts_steps_per_parameter(optimizer_class: type) -> None:
+    # b has no gradient for two steps; its first real step must still be a first Adam step (size lr).
+    w, b = nn.Parameter(np.array([1.0])), nn.Parameter(np.array([0.5]))
+    optimizer = optimizer_class([w, b], lr=0.1, weight_decay=0.0)
+    for step in range(3):
+        w.grad = np.array([1.0])
+        b.grad = np.array([2.0]) if step == 2 else None
+        optimizer.step()
+    np.testing.assert_allclose(b.data, [0.5 - 0.1 * 2 / (2 + 1e-8)], rtol=1e-12)  # m̂ = g, v̂ = g²
+    assert optimizer.state_dict()["step.1"] == 1 and optimizer.state_dict()["step.0"] == 3
+
+
+def test_loading_an_invalid_learning_rate_is_refused() -> None:
+    w = nn.Parameter(np.array([1.0]))
+    optimizer = nn.optim.Adam([w])
+    state = optimizer.state_dict()
+    state["lr"] = np.array(-1.0)
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        optimizer.load_state_dict(state)
+    assert optimizer.lr == 1e-3

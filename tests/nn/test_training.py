@@ -157,3 +157,17 @@ def test_tensor_data_is_accepted() -> None:
     history = nn.fit(model, nn.mse_loss, nn.optim.SGD(model.parameters(), lr=0.1), ag.Tensor(np.zeros((4, 2))),
                      ag.Tensor(np.ones((4, 1))), epochs=2, progress=False)  # fmt: skip
     assert history["loss"][1] < history["loss"][0]
+
+
+def test_fit_refuses_a_zero_batch_size() -> None:
+    model = nn.Sequential(nn.Dense(2, 1))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        nn.fit(
+            model,
+            nn.mse_loss,
+            nn.optim.SGD(model.parameters(), lr=0.1),
+            np.ones((4, 2)),
+            np.ones((4, 1)),
+            batch_size=0,
+            progress=False,
+        )
