@@ -605,8 +605,8 @@ def _sweep(
             )
         if node.sequence < _Mutations.latest:
             _check_unchanged(node, output)
-        if output.retains_grad:
-            output.grad = grad
+        if output.retains_grad:  # accumulates like a leaf's .grad, in its own array
+            output.grad = (np.array(grad) if plain else grad) if output.grad is None else output.grad + grad
         if target_index is not None and id(output) in target_index:
             for slot in target_index[id(output)]:
                 captured[slot] = grad

@@ -429,3 +429,14 @@ def test_invalid_axes_and_unsupported_numpy_keywords_are_clear_errors() -> None:
     with pytest.raises(TypeError, match="np.max on a Tensor"):
         np.max(ag.Tensor([1.0, 2.0]), initial=0)
     assert ag.Tensor(np.ones(3))[[]].shape == (0,)
+
+
+def test_retained_gradients_accumulate_in_their_own_writable_array() -> None:
+    x = ag.Tensor(np.ones(2), requires_grad=True)
+    hidden = x * 2
+    hidden.retain_grad()
+    y = hidden.sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(hidden.grad, [2.0, 2.0])
+    assert hidden.grad.flags.writeable
