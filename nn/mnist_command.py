@@ -22,7 +22,7 @@ import numpy as np
 import nn
 from nn import figures
 from nn.datasets import load_mnist
-from nn.demo import softmax_rows, train_classifier
+from nn.demo import blas_threads, softmax_rows, train_classifier
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for curves, confusion matrix and weights")
     parser.add_argument("--quick", action="store_true", help="a short run (1,000 iterations / 2 epochs)")
     parser.add_argument("--no-progress", action="store_true", help="print one line per epoch instead of a bar")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1; 0: the library's default)")
     options = parser.parse_args(argv)
+    with blas_threads(options.blas_threads):
+        return _run(options, parser)
+
+
+def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """The command itself, once the arguments are parsed (and BLAS threads limited)."""
 
     recipe = RECIPES[options.recipe]
     iterations, epochs = recipe.iterations, recipe.epochs
