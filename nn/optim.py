@@ -23,6 +23,8 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ("lr",)
     #: Names of the per-parameter state arrays, e.g. ("exp_avg", "exp_avg_sq") for Adam.
     slots: tuple[str, ...] = ()
+    #: Whether the update uses each parameter's own step count (saved as "step.<index>").
+    counts_parameter_steps = False
     #: Allowed range [low, below) of hyperparameters other than the default [0, inf).
     limits: dict[str, tuple[float, float | None]] = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0)}
 
@@ -93,8 +95,9 @@ class Optimizer:
             for index, buffer in enumerate(buffers):
                 if buffer is not None:
                     state[f"{slot}.{index}"] = buffer.copy()
-        for index, count in enumerate(self.parameter_steps):
-            state[f"step.{index}"] = np.array(count)
+        if self.counts_parameter_steps:
+            for index, count in enumerate(self.parameter_steps):
+                state[f"step.{index}"] = np.array(count)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -131,7 +134,12 @@ class Optimizer:
             if key in expected:
                 continue
             slot, _, position = str(key).rpartition(".")
-            if slot == "step" and position.isdigit() and int(position) < len(self.params):
+            if (
+                self.counts_parameter_steps
+                and slot == "step"
+                and position.isdigit()
+                and int(position) < len(self.params)
+            ):
                 count = np.asarray(value)
                 if count.shape != () or count.dtype.kind not in "iu" or count < 0:
                     raise ValueError(f"{name}: {key!r} must be a non-negative integer, got {count!r}")
@@ -221,6 +229,7 @@ class Adam(Optimizer):
 
     hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
     slots = ("exp_avg", "exp_avg_sq")
+    counts_parameter_steps = True
     decoupled = False
 
     def __init__(
