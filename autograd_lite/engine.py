@@ -658,10 +658,14 @@ def _sweep(
         if on_step is not None:
             on_step(node, output, grad, input_grads)
         if not retain_graph:
-            # Let go of the intermediates this Node kept alive (their producers were queued with
-            # the real tensors), so a finished graph holds no activations, as in PyTorch.
             node.released = True
-            node.inputs = tuple([t if t.node is None else _released(t) for t in inputs])
+            # Let go of the intermediates this Node kept alive (their producers were queued with
+            # the real tensors), so a finished graph holds no activations, as in PyTorch. Arrays
+            # smaller than RELEASE_BYTES cost more time to let go of than the memory is worth.
+            for tensor in inputs:
+                if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
+                    node.inputs = tuple([t if t.node is None else _released(t) for t in inputs])
+                    break
     return captured if targets is not None else None
 
 
@@ -675,6 +679,8 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
             )
 
 
+#: Intermediates of at least this many bytes are let go of by backward (see _sweep).
+RELEASE_BYTES = 4096
 _RELEASED_BUFFERS: dict[np.dtype, np.ndarray] = {}
 
 

@@ -336,7 +336,7 @@ def test_a_tensor_that_requires_grad_owns_a_copy_of_the_callers_array() -> None:
 
 
 def test_backward_releases_intermediates_while_the_output_lives() -> None:
-    x = ag.Tensor(np.ones(3), requires_grad=True)
+    x = ag.Tensor(np.ones(ag.engine.RELEASE_BYTES // 8), requires_grad=True)
     hidden = ag.tanh(x * 2)
     hidden_ref = weakref.ref(hidden)
     y = (hidden * 3).sum()
@@ -348,7 +348,7 @@ def test_backward_releases_intermediates_while_the_output_lives() -> None:
 
 
 def test_retain_graph_keeps_intermediates() -> None:
-    x = ag.Tensor(np.ones(3), requires_grad=True)
+    x = ag.Tensor(np.ones(ag.engine.RELEASE_BYTES // 8), requires_grad=True)
     y = (ag.tanh(x) * 3).sum()
     y.backward(retain_graph=True)
     assert not any(t.values_released for node in ag.tape(y) for t in node.inputs)
@@ -440,3 +440,10 @@ def test_retained_gradients_accumulate_in_their_own_writable_array() -> None:
     y.backward()
     np.testing.assert_array_equal(hidden.grad, [2.0, 2.0])
     assert hidden.grad.flags.writeable
+
+
+def test_small_intermediates_are_kept_after_backward() -> None:
+    x = ag.Tensor(np.ones(3), requires_grad=True)
+    y = (ag.tanh(x) * 3).sum()
+    y.backward()
+    assert not any(t.values_released for node in ag.tape(y) for t in node.inputs)
