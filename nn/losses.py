@@ -64,27 +64,27 @@ def _check_same_shape(prediction: ag.Tensor, target: Any, loss: str) -> None:
         )
 
 
+def _difference(prediction: Any, target: Any, loss: str) -> ag.Tensor:
+    """prediction - target, after checking the shapes match and the target is finite."""
+    prediction = _as_tensor(prediction, loss, "prediction")
+    if not isinstance(target, ag.Tensor):
+        target = np.asarray(target, dtype=prediction.dtype)
+    _check_same_shape(prediction, target, loss)
+    _check_finite(_constant(target), loss)
+    return prediction - target
+
+
 def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
     """Mean squared error: mean((prediction - target)²)."""
     _check_reduction(reduction, "mse_loss")
-    prediction = _as_tensor(prediction, "mse_loss", "prediction")
-    if not isinstance(target, ag.Tensor):
-        target = np.asarray(target, dtype=prediction.dtype)
-    _check_same_shape(prediction, target, "mse_loss")
-    _check_finite(_constant(target), "mse_loss")
-    difference = prediction - target
+    difference = _difference(prediction, target, "mse_loss")
     return _reduce(difference * difference, reduction, "mse_loss")
 
 
 def sum_squared_error(prediction: Any, target: Any, reduction: str = "sum") -> ag.Tensor:
     """The textbook ½Σ(prediction - target)²; its gradient is simply (prediction - target)."""
     _check_reduction(reduction, "sum_squared_error")
-    prediction = _as_tensor(prediction, "sum_squared_error", "prediction")
-    if not isinstance(target, ag.Tensor):
-        target = np.asarray(target, dtype=prediction.dtype)
-    _check_same_shape(prediction, target, "sum_squared_error")
-    _check_finite(_constant(target), "sum_squared_error")
-    difference = prediction - target
+    difference = _difference(prediction, target, "sum_squared_error")
     return _reduce(0.5 * (difference * difference), reduction, "sum_squared_error")
 
 
