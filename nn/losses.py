@@ -67,8 +67,8 @@ def _check_same_shape(prediction: ag.Tensor, target: Any, loss: str) -> None:
 def _difference(prediction: Any, target: Any, loss: str) -> ag.Tensor:
     """prediction - target, after checking the shapes match and the target is finite."""
     prediction = _as_tensor(prediction, loss, "prediction")
-    if not isinstance(target, ag.Tensor):
-        target = np.asarray(target, dtype=prediction.dtype)
+    if not (isinstance(target, ag.Tensor) and target.requires_grad):  # a constant takes the prediction's dtype
+        target = np.asarray(target.data if isinstance(target, ag.Tensor) else target, dtype=prediction.dtype)
     _check_same_shape(prediction, target, loss)
     _check_finite(_constant(target), loss)
     return prediction - target
