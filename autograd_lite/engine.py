@@ -589,6 +589,7 @@ def _sweep(
         return captured if targets is not None else None
 
     plain = not create_graph  # plain arrays in, plain arrays out, nothing recorded
+    stand_ins: dict[int, Tensor] = {}  # one stand-in per released tensor, shared by all its consumers
     pending: dict[Node, Any] = {root.node: root_grad}  # gradient waiting for each Node's output
     owned: set[Node] = set()  # pending buffers this sweep allocated, safe to add into in place
     # The tape walked in reverse: always take the latest-recorded Node that has a gradient
@@ -664,7 +665,7 @@ def _sweep(
             # smaller than RELEASE_BYTES cost more time to let go of than the memory is worth.
             for tensor in inputs:
                 if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
-                    node.inputs = tuple([t if t.node is None else _released(t) for t in inputs])
+                    node.inputs = tuple([t if t.node is None else _released(t, stand_ins) for t in inputs])
                     break
     return captured if targets is not None else None
 
@@ -684,13 +685,16 @@ RELEASE_BYTES = 4096
 _RELEASED_BUFFERS: dict[np.dtype, np.ndarray] = {}
 
 
-def _released(tensor: Tensor) -> Tensor:
+def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
     """A stand-in for an intermediate whose values backward no longer needs.
 
     It keeps the shape, dtype, name and producing Node (so the graph can still be drawn
     and walked) but holds no memory: its data is one read-only zero seen through zero
     strides. ``values_released`` tells it apart.
     """
+    stand_in = stand_ins.get(id(tensor))  # the real tensor is alive until its producer is done
+    if stand_in is not None:
+        return stand_in
     dtype = tensor._data.dtype
     buffer = _RELEASED_BUFFERS.get(dtype)
     if buffer is None:
@@ -700,6 +704,7 @@ def _released(tensor: Tensor) -> Tensor:
     stand_in = _new_tensor(np.ndarray(shape, dtype, buffer, 0, (0,) * len(shape)), tensor.node)
     stand_in.name = tensor.name
     stand_in._version = -1
+    stand_ins[id(tensor)] = stand_in
     return stand_in
 
 

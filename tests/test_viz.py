@@ -180,3 +180,14 @@ def test_format_array_shows_values_or_a_summary(values, digits) -> None:
     else:
         assert text.startswith(f"array {array.size} min")
         assert viz.format_number(array.max(), digits) in text
+
+
+def test_drawing_after_backward_with_a_reused_large_intermediate() -> None:
+    x = ag.Tensor(np.linspace(0, 1, 1000), requires_grad=True)
+    a = ag.exp(x)
+    c = (a * a).sum()
+    c.backward()
+    source = ag.draw_graph(c).source
+    assert source.count("value released by backward()") == 2  # exp's output (once, shared) and a*a
+    producers = {id(t) for node in ag.tape(c) for t in node.inputs if t.node is not None}
+    assert len(producers) == 2
