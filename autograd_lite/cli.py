@@ -22,11 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``autograd-lite`` console script."""
     arguments = sys.argv[1:] if argv is None else argv
     if not arguments or arguments[0] in ("-h", "--help"):
-        print("usage: autograd-lite COMMAND [options]\n\ncommands:")
+        stream = sys.stdout if arguments else sys.stderr  # no command at all is a usage error
+        print("usage: autograd-lite COMMAND [options]\n\ncommands:", file=stream)
         for name, (_, summary) in COMMANDS.items():
-            print(f"  {name:<10} {summary}")
-        print("\nRun 'autograd-lite COMMAND --help' for a command's options.")
-        return 0
+            print(f"  {name:<10} {summary}", file=stream)
+        print("\nRun 'autograd-lite COMMAND --help' for a command's options.", file=stream)
+        return 0 if arguments else 2
     if arguments[0] not in COMMANDS:
         print(f"autograd-lite: unknown command {arguments[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
         return 2

@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, default=None, help="where to write the results (default benchmarks/results/<time>.json)"
     )
     options = parser.parse_args(argv)
+    if not contenders.torch_available():
+        print("PyTorch is not installed, so its column is left out (pip install torch to compare with it).")
     results = run(options.quick)
     print(markdown(results))
     print()
