@@ -426,7 +426,7 @@ def test_invalid_axes_and_unsupported_numpy_keywords_are_clear_errors() -> None:
         ag.transpose(np.ones((2, 3)), (0, 3))
     with pytest.raises(ValueError, match="swapaxes: axis 5"):
         ag.swapaxes(np.ones((2, 3)), 0, 5)
-    with pytest.raises(TypeError, match="np.max on a Tensor"):
+    with pytest.raises(TypeError, match=r"np.a?max on a Tensor"):  # np.max is np.amax in NumPy 1.x
         np.max(ag.Tensor([1.0, 2.0]), initial=0)
     assert ag.Tensor(np.ones(3))[[]].shape == (0,)
 
