@@ -82,14 +82,14 @@ class Node:
     tuple ``vjps`` with one vector-Jacobian product per input,
     ``vjp(grad, out, *inputs, **params)``, plus the derivative as a readable
     ``formula``. Ops with any number of inputs leave ``vjps`` empty and override
-    :meth:`vjp` instead. The vjps are written with NumPy functions and operators that also work
-    on Tensors, so the same formula runs on arrays (plain backward) or on Tensors
-    (``create_graph=True``, for gradients of gradients).
+    :meth:`vjp` instead. The vjps are written with NumPy functions and operators that
+    also work on Tensors, so the same formula runs on arrays (plain backward) or on
+    Tensors (``create_graph=True``, for gradients of gradients).
     """
 
     __slots__ = ("inputs", "params", "sequence", "released")
     formula: ClassVar[str] = ""
-    vjps: ClassVar[tuple[Callable[..., Any] | None, ...]] = ()
+    vjps: ClassVar[tuple[Callable[..., Any], ...]] = ()
 
     inputs: tuple[Tensor, ...]
     params: dict[str, Any]
@@ -104,10 +104,7 @@ class Node:
     @classmethod
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
         """The gradient for input ``index`` given the output's gradient ``grad``."""
-        rule = cls.vjps[index]
-        if rule is None:
-            raise TypeError(f"{cls.__name__}: input {index} is not differentiable")
-        return rule(grad, out, *inputs, **params)
+        return cls.vjps[index](grad, out, *inputs, **params)
 
     @property
     def op(self) -> str:
