@@ -122,12 +122,16 @@ def fit(
     shuffle: bool = True,
     seed: int | None = 0,
     progress: bool = True,
+    max_iterations: int | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in mini-batches; return the per-epoch History.
 
     Train loss and metrics are averages over the epoch's batches (weighted by batch size),
     measured while the weights change; validation values are measured after each epoch.
     A progress bar (tqdm) shows the latest values unless ``progress=False``.
+    ``max_iterations`` stops after that many mini-batch steps (the last epoch may be partial);
+    ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     """
     X, y = _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -140,13 +144,22 @@ def fit(
     generator = np.random.default_rng(seed)  # one generator: a new order every epoch, reproducible overall
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+    if max_iterations is not None and (
+        isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1
+    ):
+        raise ValueError(f"fit: max_iterations must be a positive integer or None, got {max_iterations!r}")
     per_epoch = batch_count(len(X), batch_size)
-    bar = _progress_bar(epochs * per_epoch, progress)
+    total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
+    bar = _progress_bar(total_steps, progress)
     history = History()
+    steps = 0
     try:
         for epoch in range(1, epochs + 1):
+            if steps >= total_steps:
+                break
             model.train()
             totals = dict.fromkeys(["loss", *functions], 0.0)
+            seen = 0
             for xb, yb in batches(X, y, batch_size, shuffle=shuffle, seed=generator):
                 outputs = model(xb)
                 value = _scalar_loss(loss(outputs, yb), "fit")
@@ -162,15 +175,21 @@ def fit(
                 totals["loss"] += number * len(xb)
                 for name, function in functions.items():
                     totals[name] += function(outputs.data, yb) * len(xb)
+                seen += len(xb)
+                steps += 1
                 if bar is not None:
                     bar.update(1)
-            record = {name: total / len(X) for name, total in totals.items()}
+                if steps >= total_steps:
+                    break
+            record = {name: total / seen for name, total in totals.items()}
             if validation is not None:
                 scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
                 record.update({f"val_{name}": score for name, score in scores.items()})
             history.append(record)
             if bar is not None:
                 bar.set_postfix({"epoch": epoch, **{k: f"{v:.4g}" for k, v in record.items()}}, refresh=True)
+            if on_epoch is not None:
+                on_epoch(epoch, record)
     finally:
         if bar is not None:
             bar.close()

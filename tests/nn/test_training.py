@@ -171,3 +171,29 @@ def test_fit_refuses_a_zero_batch_size() -> None:
             batch_size=0,
             progress=False,
         )
+
+
+@pytest.mark.parametrize(("samples", "batch_size", "epochs", "limit"), [(10, 3, 5, 6), (10, 3, 2, 100), (8, 8, 3, 1)])
+def test_max_iterations_stops_after_that_many_steps_and_on_epoch_sees_every_record(
+    samples: int, batch_size: int, epochs: int, limit: int
+) -> None:
+    model = nn.MLP([2, 1], rng=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.01)
+    X, y = np.linspace(0, 1, 2 * samples).reshape(samples, 2), np.ones((samples, 1))
+    seen: list[tuple[int, dict]] = []
+    history = nn.fit(model, nn.mse_loss, optimizer, X, y, epochs=epochs, batch_size=batch_size, progress=False,
+                     max_iterations=limit, on_epoch=lambda epoch, values: seen.append((epoch, values)))  # fmt: skip
+    per_epoch = -(-samples // batch_size)
+    assert optimizer.steps == min(limit, epochs * per_epoch)
+    assert history.epochs == -(-optimizer.steps // per_epoch) == len(seen)
+    assert [epoch for epoch, _ in seen] == list(range(1, history.epochs + 1))
+    assert [values["loss"] for _, values in seen] == history["loss"]
+    assert all(np.isfinite(history["loss"]))
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True])
+def test_fit_refuses_a_bad_max_iterations(limit: object) -> None:
+    model = nn.MLP([2, 1], rng=0)
+    with pytest.raises(ValueError, match="max_iterations must be a positive integer"):
+        nn.fit(model, nn.mse_loss, nn.optim.SGD(model.parameters(), lr=0.1), np.ones((4, 2)), np.ones((4, 1)),
+               max_iterations=limit, progress=False)  # fmt: skip
