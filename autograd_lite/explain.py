@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import keyword
 import math
 import re
 import sys
@@ -21,16 +22,23 @@ import numpy as np
 
 import autograd_lite as ag
 from autograd_lite.trace import BackwardTrace, trace_backward
-from autograd_lite.viz import GraphvizNotInstalledError
+from autograd_lite.viz import array_on_one_line
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_VALUE_LENGTH = 20_000
 MAX_DEPTH = 32  # nesting of the syntax tree
 MAX_ELEMENTS = 10_000  # per variable given with --at
 MAX_RESULT_ELEMENTS = 1_000_000  # per intermediate result
+# Summed over every intermediate result of one evaluation: the trace keeps a few copies of each
+# (upstream, gradient, running total), so this bounds the memory of the whole run to a few hundred MB.
+MAX_TOTAL_ELEMENTS = 3_000_000
 MAX_EXPONENT = 1_000
 MAX_INTEGER = 10**9
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+ROOT_LABEL = "f"
+# The table's own names: the output f, the intermediates v1, v2, ..., unnamed parameters and
+# constants p1, c1; and what a constant can print as (inf, nan). A variable called so would be confused with them.
+RESERVED_NAME = re.compile(r"(f|[vpc][0-9]+|inf|nan)\Z")
 
 
 class RefusedError(ValueError):
@@ -78,6 +86,13 @@ def parse_binding(text: str) -> tuple[str, np.ndarray]:
         raise RefusedError(f"--at {text!r}: {name!r} is not a valid variable name (letters, digits, _; a letter first)")
     if name in ag.OPS:
         raise RefusedError(f"--at {text!r}: {name!r} is the name of a function of autograd_lite; choose another name")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise RefusedError(f"--at {text!r}: {name!r} is a Python keyword and cannot be used in an expression")
+    if RESERVED_NAME.match(name):
+        raise RefusedError(
+            f"--at {text!r}: {name!r} is reserved for the table ({ROOT_LABEL} is the output, v1, p1, c1 ... "
+            "are unnamed tensors); choose another name"
+        )
     try:
         return name, parse_value(value.strip())
     except RefusedError as error:
@@ -96,6 +111,7 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _BROADCASTING = {"add", "sub", "mul", "div", "power", "maximum", "minimum", "where"}
 _MATRIX_PRODUCTS = {"matmul", "dot", "linear"}
+_REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp"}
 
 
 def _parse(text: str, what: str) -> ast.Expression:
@@ -168,24 +184,45 @@ def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(batch) + tuple(rows) + tuple(columns)
 
 
-def _check_size(function: str, arguments: list[Any], keywords: dict[str, Any]) -> None:
-    """Refuse a call whose result would be absurdly large, before it allocates anything."""
-    shapes = [np.shape(value.data if isinstance(value, ag.Tensor) else value) for value in arguments]
+def _shape_of(value: Any) -> tuple[int, ...]:
+    return np.shape(value.data if isinstance(value, ag.Tensor) else value)
+
+
+def _size_of(value: Any) -> int:
+    """Elements of a value; a list or tuple of values (stack, concatenate) counts all of them."""
+    if isinstance(value, (list, tuple)):
+        return sum(_size_of(item) for item in value)
+    return math.prod(_shape_of(value))
+
+
+def result_elements(function: str, arguments: list[Any], keywords: dict[str, Any]) -> int:
+    """How many elements a call to ``function`` will make, worked out before it runs.
+
+    Ops without a rule of their own (exp, sum, reshape, getitem, ...) make at most as many
+    elements as their largest input.
+    """
+    shapes = [_shape_of(value) for value in arguments if not isinstance(value, (list, tuple))]
     try:
         if function in _BROADCASTING:
             shape = np.broadcast_shapes(*shapes)
+        elif function == "clip":  # a, low and high broadcast together, given by position or keyword
+            bounds = [_shape_of(keywords[name]) for name in ("low", "high") if keywords.get(name) is not None]
+            shape = np.broadcast_shapes(*shapes, *bounds)
         elif function in _MATRIX_PRODUCTS and len(shapes) >= 2:
             shape = _matmul_shape(shapes[0], shapes[1])
+            if function == "linear" and len(shapes) > 2:
+                shape = np.broadcast_shapes(shape, shapes[2])
         elif function == "broadcast_to":
             target = keywords.get("shape", arguments[1] if len(arguments) > 1 else ())
             shape = (target,) if isinstance(target, int) else tuple(target)
+        elif function in _REDUCTIONS and keywords.get("axis", arguments[1] if len(arguments) > 1 else None) is None:
+            shape = ()  # a reduction over every axis
         else:
-            return
-        elements = math.prod(int(side) for side in shape)
+            return max([_size_of(value) for value in [*arguments, *keywords.values()]], default=1)
+        return math.prod(int(side) for side in shape)
     except (ValueError, TypeError, IndexError):
-        return  # the op itself will report the mismatch
-    if elements > MAX_RESULT_ELEMENTS:
-        raise RefusedError(f"{function} would make {elements:,} elements; at most {MAX_RESULT_ELEMENTS:,} are allowed")
+        # The op itself will report the mismatch; until then, count it as its inputs.
+        return sum(_size_of(value) for value in arguments)
 
 
 class Evaluator:
@@ -193,6 +230,24 @@ class Evaluator:
 
     def __init__(self, variables: dict[str, ag.Tensor]) -> None:
         self.variables = variables
+        self.elements_made = 0  # summed over every result so far: memory adds up along a chain
+
+    def run(self, function: str, arguments: list[Any], keywords: dict[str, Any] | None = None) -> Any:
+        """Call the op ``function`` if its result fits in the per-result and total element budgets."""
+        keywords = keywords or {}
+        elements = result_elements(function, arguments, keywords)
+        if elements > MAX_RESULT_ELEMENTS:
+            raise RefusedError(
+                f"{function} would make {elements:,} elements; at most {MAX_RESULT_ELEMENTS:,} are allowed"
+            )
+        if self.elements_made + elements > MAX_TOTAL_ELEMENTS:
+            raise RefusedError(
+                f"{function} would bring the intermediate results to {self.elements_made + elements:,} elements "
+                f"in all; at most {MAX_TOTAL_ELEMENTS:,} are allowed"
+            )
+        result = getattr(ag, function)(*arguments, **keywords)
+        self.elements_made += _size_of(result)
+        return result
 
     def evaluate(self, node: ast.AST) -> Any:
         """The value of one syntax node: a Tensor, a number, or a tuple/list of them (call arguments)."""
@@ -213,7 +268,7 @@ class Evaluator:
             self._require_value(operand, "unary minus")
             if isinstance(node.op, ast.UAdd):
                 return operand
-            return -operand if _is_number(operand) else ag.neg(operand)
+            return -operand if _is_number(operand) else self.run("neg", [operand])
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self.evaluate(node.left), self.evaluate(node.right)
             symbol = _SYMBOLS[type(node.op)]
@@ -223,9 +278,7 @@ class Evaluator:
                 self._check_exponent(right)
             if _is_number(left) and _is_number(right):
                 left = ag.Tensor(float(left))  # NumPy float arithmetic: no unbounded Python integers
-            name = _BINARY[type(node.op)].__name__
-            _check_size(name, [left, right], {})
-            return _BINARY[type(node.op)](left, right)
+            return self.run(_BINARY[type(node.op)].__name__, [left, right])
         if isinstance(node, ast.Call):
             return self._call(node)
         if isinstance(node, ast.Subscript):
@@ -244,8 +297,9 @@ class Evaluator:
 
     @staticmethod
     def _check_exponent(exponent: Any) -> None:
-        data = exponent.data if isinstance(exponent, ag.Tensor) else np.asarray(exponent)
-        if data.size and np.nanmax(np.abs(data)) > MAX_EXPONENT:
+        data = np.abs(exponent.data if isinstance(exponent, ag.Tensor) else np.asarray(exponent, dtype=np.float64))
+        # NaN exponents are fine (the answer is NaN); np.nanmax would warn on an all-NaN array.
+        if np.any(data[~np.isnan(data)] > MAX_EXPONENT):
             raise RefusedError(f"exponent is too large (at most {MAX_EXPONENT} in absolute value)")
 
     def _call(self, node: ast.Call) -> Any:
@@ -262,14 +316,13 @@ class Evaluator:
                 raise RefusedError("*unpacking is not allowed")
             arguments.append(self.evaluate(argument))
         keywords = {}
-        for keyword in node.keywords:
-            if keyword.arg is None:
+        for keyword_argument in node.keywords:
+            if keyword_argument.arg is None:
                 raise RefusedError("**unpacking is not allowed")
-            keywords[keyword.arg] = self._keyword_value(keyword.value)
+            keywords[keyword_argument.arg] = self._keyword_value(keyword_argument.value)
         if name == "power" and len(arguments) > 1:
             self._check_exponent(arguments[1])
-        _check_size(name, arguments, keywords)
-        return getattr(ag, name)(*arguments, **keywords)
+        return self.run(name, arguments, keywords)
 
     def _keyword_value(self, node: ast.AST) -> Any:
         """Keyword arguments are plain numbers, True/False/None or tuples of integers."""
@@ -283,7 +336,7 @@ class Evaluator:
     def _subscript(self, node: ast.Subscript) -> Any:
         if not (isinstance(node.value, ast.Name) and node.value.id in self.variables):
             raise RefusedError("only a bound tensor can be indexed, e.g. W[0, 1] or W[:, 1]")
-        return ag.getitem(self.variables[node.value.id], self._index(node.slice, 0))
+        return self.run("getitem", [self.variables[node.value.id], self._index(node.slice, 0)])
 
     def _index(self, node: ast.AST, depth: int) -> Any:
         if isinstance(node, ast.Tuple) and depth == 0:
@@ -348,17 +401,45 @@ def _parser() -> argparse.ArgumentParser:
 def explain(expression: str, variables: dict[str, np.ndarray]) -> tuple[ag.Tensor, BackwardTrace]:
     """Evaluate the expression, run the traced backward pass and return (output, trace)."""
     output = evaluate_expression(expression, variables)
-    output.name = "f"
     seed = None if output.size == 1 else np.ones(output.shape, dtype=output.dtype)
-    return output, trace_backward(output, seed, retain_graph=True)
+    with np.errstate(all="ignore"):  # the backward pass meets the same inf and nan as the forward
+        # The output keeps its own name (it may be a variable): the table calls it f all the same.
+        return output, trace_backward(output, seed, retain_graph=True, root_label=ROOT_LABEL)
+
+
+_VALUE_OPTIONS = ("--at", "--html", "--svg", "--dot", "--digits")
+_FLAG_OPTIONS = ("-h", "--help")
+
+
+def _is_option(token: str) -> bool:
+    """Whether argparse would take ``token`` as one of our options (long options may be abbreviated)."""
+    if token in _FLAG_OPTIONS:
+        return True
+    name = token.partition("=")[0]
+    return len(name) > 2 and name.startswith("--") and any(option.startswith(name) for option in _VALUE_OPTIONS)
+
+
+def _protect_expression(argv: list[str]) -> list[str]:
+    """Mark an expression that starts with '-' ("-x*x", "-h*x") as a positional argument.
+
+    argparse would read it as options; it skips a leading space, which the evaluation strips again.
+    """
+    protected, expecting_value = [], False
+    for token in argv:
+        if token == "--":  # everything after it is positional already
+            protected.extend(argv[len(protected) :])
+            break
+        if not expecting_value and token.startswith("-") and not _is_option(token):
+            token = " " + token
+        expecting_value = _is_option(token) and "=" not in token and token not in _FLAG_OPTIONS
+        protected.append(token)
+    return protected
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``autograd-lite explain``; returns the exit code (2 for refused input)."""
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        if argv and re.match(r"-[^-h]", argv[0]):
-            argv[0] = " " + argv[0]  # "-x*x" is an expression, not an option: argparse skips a leading space
+        argv = _protect_expression(list(sys.argv[1:] if argv is None else argv))
         arguments = _parser().parse_args(argv)
         if not 1 <= arguments.digits <= 17:
             raise RefusedError(f"--digits must be between 1 and 17, got {arguments.digits}")
@@ -369,20 +450,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exit_request:  # --help
         return int(exit_request.code or 0)
+    except MemoryError:
+        return _error("not enough memory for this expression; use smaller values", 2)
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError, RuntimeError) as error:
-        message = " ".join(str(error).split())
-        print(f"autograd-lite explain: error: {message}", file=sys.stderr)
-        return 2
+        return _error(str(error), 2)
 
     at = ", ".join(f"{name} = {_short(value)}" for name, value in variables.items())
-    print(f"f = {arguments.expression}" + (f" at {at}" if at else ""))
+    print(f"{ROOT_LABEL} = {arguments.expression.strip()}" + (f" at {at}" if at else ""))
     if output.size != 1:
         print(f"f has shape {output.shape}: backward starts from a gradient of ones (the gradient of sum(f))")
     print()
     print(trace.table(digits=arguments.digits))
     unused = [name for name in variables if name not in trace.gradients]
     for name in unused:
-        print(f"  df/d{name} = 0 (f does not depend on {name})")
+        print(f"  d{ROOT_LABEL}/d{name} = 0 ({ROOT_LABEL} does not depend on {name})")
+    return _write_outputs(arguments, trace)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"autograd-lite explain: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _write_outputs(arguments: argparse.Namespace, trace: BackwardTrace) -> int:
+    """Write the --dot, --svg and --html files; any failure is one line on stderr and exit code 1."""
     try:
         if arguments.dot:
             Path(arguments.dot).write_text(trace.graph().source, encoding="utf-8")
@@ -391,18 +482,20 @@ def main(argv: list[str] | None = None) -> int:
             Path(arguments.svg).write_bytes(trace.graph().pipe(format="svg"))
             print(f"wrote {arguments.svg}")
         if arguments.html:
-            trace.to_html(arguments.html, title=f"Backward pass of f = {arguments.expression}")
-            print(f"wrote {arguments.html}")
-    except (GraphvizNotInstalledError, ImportError, OSError) as error:
-        print(f"autograd-lite explain: error: {error}", file=sys.stderr)
-        return 1
+            if trace.steps:
+                trace.to_html(arguments.html, title=f"Backward pass of {ROOT_LABEL} = {arguments.expression.strip()}")
+                print(f"wrote {arguments.html}")
+            else:
+                print(f"not writing {arguments.html}: {ROOT_LABEL} is a variable, so there are no steps to show")
+    except MemoryError:
+        return _error("not enough memory to draw this graph", 1)
+    except Exception as error:  # Graphviz missing or failing, unwritable path, ...: one line, no traceback
+        return _error(f"{type(error).__name__}: {error}" if not str(error) else str(error), 1)
     return 0
 
 
 def _short(value: np.ndarray) -> str:
-    if value.ndim == 0:
-        return repr(float(value))
-    return re.sub(r"\s*\n\s*", " ", np.array2string(value, separator=", ", max_line_width=10_000))
+    return repr(float(value)) if value.ndim == 0 else array_on_one_line(value)
 
 
 if __name__ == "__main__":

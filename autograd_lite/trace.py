@@ -21,8 +21,10 @@ import numpy as np
 
 from autograd_lite.engine import Node, Tensor, no_grad, run_backward, unbroadcast
 from autograd_lite.viz import (
+    MAX_DRAWN_INPUTS,
     MAX_DRAWN_OPS,
     GraphLayout,
+    array_on_one_line,
     build_graph,
     format_array,
     layout_graph,
@@ -46,6 +48,10 @@ _FUNCTION_NAMES = {
 }  # fmt: skip
 #: Tables longer than this print the first and last steps only (``table(max_steps=None)`` prints all).
 MAX_PRINTED_STEPS = 40
+#: A step with more inputs than this prints rows for the first ones only (``table(max_inputs=None)``: all).
+MAX_PRINTED_INPUTS = MAX_DRAWN_INPUTS
+#: More leaves than this: the gradients list below the table shows the first ones only.
+MAX_PRINTED_GRADIENTS = 100
 
 
 @dataclass(frozen=True)
@@ -119,16 +125,24 @@ class BackwardTrace:
     leaf that requires grad to the total it received in this pass.
     """
 
-    def __init__(self, output: Tensor, layout: GraphLayout, seed: np.ndarray, steps: list[BackwardStep]) -> None:
+    def __init__(
+        self,
+        output: Tensor,
+        layout: GraphLayout,
+        seed: np.ndarray,
+        steps: list[BackwardStep],
+        root_label: str | None = None,
+    ) -> None:
         self.output = output
         self.layout = layout
         self.seed = seed
         self.steps = steps
+        self._root_label = root_label
 
     @property
     def root_label(self) -> str:
-        """The name of the output in the table ("f" unless the tensor has a name)."""
-        return self.output.name or "f"
+        """The name of the output in the table: the one given, else the tensor's name, else "f"."""
+        return self._root_label or self.output.name or "f"
 
     @property
     def gradients(self) -> dict[str, np.ndarray]:
@@ -152,7 +166,13 @@ class BackwardTrace:
         return self.steps[index]
 
     # ----- the table ------------------------------------------------------------------
-    def table(self, digits: int = 4, max_steps: int | None = MAX_PRINTED_STEPS) -> str:
+    def table(
+        self,
+        digits: int = 4,
+        max_steps: int | None = MAX_PRINTED_STEPS,
+        max_inputs: int | None = MAX_PRINTED_INPUTS,
+        max_gradients: int | None = MAX_PRINTED_GRADIENTS,
+    ) -> str:
         """The trace as a text table, one row per gradient sent (the first and last steps when long)."""
         root = self.root_label
         header = [
@@ -169,7 +189,8 @@ class BackwardTrace:
         for step in shown:
             if skipped and step.index == len(self.steps) - len(shown) // 2:
                 rows.append(["...", f"{skipped:,} steps not shown: trace.table(max_steps=None) prints all"])
-            for number, item in enumerate(step.sent):
+            printed = step.sent if max_inputs is None else step.sent[:max_inputs]
+            for number, item in enumerate(printed):
                 first = number == 0
                 local = (
                     "-"
@@ -197,6 +218,8 @@ class BackwardTrace:
                         else format_array(item.total, digits, statistics=False),
                     ]
                 )
+            if len(printed) < len(step.sent):
+                rows.append(["", f"... {len(step.sent) - len(printed):,} more inputs of this step not shown"])
         label = self.layout.label(self.output)
         title = (
             f"backward pass of {root if label == root else f'{root} = {label}'} "
@@ -208,8 +231,12 @@ class BackwardTrace:
         if gradients:
             lines.append("")
             lines.append("gradients:")
-            for label, value in gradients.items():
+            items = list(gradients.items())
+            printed_gradients = items if max_gradients is None else items[:max_gradients]
+            for label, value in printed_gradients:
                 lines.append(f"  d{root}/d{label} = {_full(value)}")
+            if len(printed_gradients) < len(items):
+                lines.append(f"  ... {len(items) - len(printed_gradients):,} more (trace.gradients has them all)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -238,7 +265,10 @@ class BackwardTrace:
         )
 
     def frame(self, index: int, show_values: bool = True, rankdir: str = "LR", max_ops: int = MAX_DRAWN_OPS) -> Any:
-        """The graph at step ``index``: its Node highlighted, gradients filled in so far."""
+        """The graph at step ``index``: its Node highlighted, gradients filled in so far (-1: the last step)."""
+        if not -len(self.steps) <= index < len(self.steps):
+            raise IndexError(f"frame: step {index} is out of range for a trace of {len(self.steps)} steps")
+        index %= len(self.steps)  # grads_after(-1) means "before any step", so count from the front
         step = self.steps[index]
         return build_graph(
             self.layout,
@@ -351,11 +381,16 @@ def _input_gradient(node: Node, index: int, output: Tensor, upstream: Any) -> np
         return np.asarray(unbroadcast(gradient, tensor.shape), dtype=tensor.dtype)
 
 
-def trace_backward(output: Tensor, grad: Any = None, retain_graph: bool = False) -> BackwardTrace:
-    """Run ``output.backward(grad)`` and record every step of it (``.grad`` of the leaves is filled as usual)."""
+def trace_backward(
+    output: Tensor, grad: Any = None, retain_graph: bool = False, root_label: str | None = None
+) -> BackwardTrace:
+    """Run ``output.backward(grad)`` and record every step of it (``.grad`` of the leaves is filled as usual).
+
+    ``root_label`` names the output in the table (default: its name, else "f").
+    """
     if not isinstance(output, Tensor):
         raise TypeError(f"trace_backward: expected an autograd_lite Tensor, got {type(output).__name__}")
-    layout = layout_graph(output)
+    layout = layout_graph(output, root_label)
     position_of = {id(node): position for position, (node, _) in enumerate(layout.ops)}
     steps: list[BackwardStep] = []
     totals: dict[int, tuple[np.ndarray, int]] = {}
@@ -376,7 +411,8 @@ def trace_backward(output: Tensor, grad: Any = None, retain_graph: bool = False)
                 gradient = _input_gradient(node, index, result, upstream)
             gradient = np.array(gradient)
             previous = totals.get(id(tensor))
-            total = gradient if previous is None else previous[0] + gradient
+            # np.asarray: two 0-d arrays add up to a NumPy scalar, and every total is an array
+            total = gradient if previous is None else np.asarray(previous[0] + gradient)
             count = 1 if previous is None else previous[1] + 1
             totals[id(tensor)] = (total, count)
             sent.append(
@@ -413,7 +449,7 @@ def trace_backward(output: Tensor, grad: Any = None, retain_graph: bool = False)
         seed = np.ones(output.shape, dtype=output.dtype)
     else:
         seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
-    return BackwardTrace(output, layout, seed, steps)
+    return BackwardTrace(output, layout, seed, steps, root_label)
 
 
 # ----- text helpers -------------------------------------------------------------------
@@ -422,7 +458,7 @@ def _full(value: np.ndarray) -> str:
     if value.size == 1:
         return repr(float(value.reshape(()).item()))
     if value.size <= 24:
-        return re.sub(r"\s*\n\s*", " ", np.array2string(value, separator=", ", max_line_width=10_000))
+        return array_on_one_line(value)
     return format_array(value, 8)
 
 

@@ -22,6 +22,8 @@ from autograd_lite.engine import Node, Tensor, graph_tensors
 MAX_DRAWN_OPS = 150
 #: Arrays with at most this many elements are printed in full; larger ones as min/mean/max.
 SMALL_ARRAY = 6
+#: An op with more inputs than this draws the first ones and one "... N more inputs" box.
+MAX_DRAWN_INPUTS = 24
 
 INSTALL_GRAPHVIZ = (
     "the Graphviz 'dot' program was not found on PATH; install Graphviz "
@@ -53,17 +55,23 @@ def format_number(value: Any, digits: int = 4) -> str:
     return "0" if text == "-0" else text
 
 
+def array_on_one_line(value: Any, digits: int | None = None) -> str:
+    """NumPy's printing of an array, joined onto one line (``digits`` significant digits for floats if given)."""
+    array = np.asarray(value)
+    formatter = None
+    if digits is not None and array.dtype.kind not in "biu":
+        formatter = {"float_kind": lambda number: format_number(number, digits)}
+    body = np.array2string(array, separator=", ", max_line_width=10_000, formatter=formatter)
+    return re.sub(r"\s*\n\s*", " ", body)
+
+
 def format_array(value: Any, digits: int = 4, small: int = SMALL_ARRAY, statistics: bool = True) -> str:
     """Values on one line: the numbers for small arrays, else the shape and min/mean/max."""
     array = np.asarray(value)
     if array.size == 1:
         return format_number(array.reshape(()).item(), digits)
     if 0 < array.size <= small:
-        if array.dtype.kind in "biu":
-            body = np.array2string(array, separator=", ")
-        else:
-            body = np.array2string(array, separator=", ", formatter={"float_kind": lambda v: format_number(v, digits)})
-        return re.sub(r"\s*\n\s*", " ", body)
+        return array_on_one_line(array, digits)
     shape = "x".join(str(side) for side in array.shape)
     if array.size == 0 or not statistics:
         return f"array {shape}"
@@ -119,8 +127,11 @@ class GraphLayout:
         return self.tensors[id(tensor)].label
 
 
-def layout_graph(output: Tensor) -> GraphLayout:
-    """Label every tensor reachable from ``output``, in tape order (iterative, any depth)."""
+def layout_graph(output: Tensor, output_label: str | None = None) -> GraphLayout:
+    """Label every tensor reachable from ``output``, in tape order (iterative, any depth).
+
+    ``output_label`` names the output when the tensor has no name of its own.
+    """
     if not isinstance(output, Tensor):
         raise TypeError(f"expected an autograd_lite Tensor, got {type(output).__name__}")
     layout = GraphLayout(ops=list(graph_tensors(output)))
@@ -152,7 +163,36 @@ def layout_graph(output: Tensor) -> GraphLayout:
     entry = layout.tensors[id(output)]
     if entry.kind == "intermediate":
         entry.kind = "output"
+    if output_label and not output.name:
+        entry.label = output_label
+    _make_labels_unique(layout)
     return layout
+
+
+def _make_labels_unique(layout: GraphLayout) -> None:
+    """Suffix repeated labels (``w``, ``w#2``): tables, traces and gradients are keyed by label.
+
+    Names the user gave are served first, so a default label such as ``v1`` or a constant
+    printed as ``inf`` never takes a name away from a tensor that was called that.
+    """
+    entries = [layout.tensors[key] for key in layout.order]
+    used: set[str] = set()
+    values: set[str] = set()  # constants labelled by their value: two 1s may both be called 1
+    for named_first in (True, False):
+        for entry in entries:
+            if (entry.tensor.name is not None and entry.label == entry.tensor.name) != named_first:
+                continue
+            by_value = entry.kind == "constant" and not entry.tensor.name and entry.tensor.size == 1
+            if by_value and entry.label in values:
+                continue
+            label, copy = entry.label, 1
+            while label in used:
+                copy += 1
+                label = f"{entry.label}#{copy}"
+            entry.label = label
+            used.add(label)
+            if by_value:
+                values.add(label)
 
 
 # ----- drawing --------------------------------------------------------------------
@@ -193,20 +233,26 @@ def _graph_class() -> type:
     """graphviz.Digraph with rendering errors that say how to install Graphviz (made on first use)."""
     import graphviz
 
+    def with_install_hint(run: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return run(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotInstalledError(INSTALL_GRAPHVIZ) from error
+
     class DrawnGraph(graphviz.Digraph):
         """A ``graphviz.Digraph``; rendering without Graphviz installed explains how to install it."""
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return super().render(*args, **kwargs)
-            except graphviz.ExecutableNotFound as error:
-                raise GraphvizNotInstalledError(INSTALL_GRAPHVIZ) from error
+            return with_install_hint(super().render, *args, **kwargs)
 
         def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            return with_install_hint(super().pipe, *args, **kwargs)
+
+        def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
             try:
-                return super().pipe(*args, **kwargs)
-            except graphviz.ExecutableNotFound as error:
-                raise GraphvizNotInstalledError(INSTALL_GRAPHVIZ) from error
+                return super()._repr_mimebundle_(include, exclude, **kwargs)
+            except GraphvizNotInstalledError:  # Jupyter without dot: the DOT text beats a traceback
+                return {"text/plain": self.source}
 
     return DrawnGraph
 
@@ -232,12 +278,15 @@ def build_graph(
     done: Iterable[int] = (),
     max_ops: int = MAX_DRAWN_OPS,
     digits: int = 4,
+    max_inputs: int = MAX_DRAWN_INPUTS,
 ) -> Any:
     """Draw a laid-out graph; ``grads`` maps id(tensor) to the gradient to show (default: ``.grad``)."""
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
     if max_ops < 1:
         raise ValueError(f"draw_graph: max_ops must be at least 1, got {max_ops}")
+    if max_inputs < 1:
+        raise ValueError(f"draw_graph: max_inputs must be at least 1, got {max_inputs}")
     graph = _graph_class()(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize="10")
@@ -274,12 +323,16 @@ def build_graph(
             style.update(DONE_OP_STYLE)
         graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
         inputs = layout.inputs_of(node)
-        for index, tensor in enumerate(inputs):
+        for index, tensor in enumerate(inputs[:max_inputs]):
             edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(inputs) > 1 and index < 26 else None
             attributes = {"label": edge_label} if edge_label else {}
             if position == current:
                 attributes.update(color="#c62828", penwidth="2")
             graph.edge(draw_tensor(tensor), key, **attributes)
+        if len(inputs) > max_inputs:  # thousands of boxes make dot take minutes and say nothing more
+            more = f"{key}_more"
+            graph.node(more, label=f"... {len(inputs) - max_inputs:,} more inputs not drawn", shape="note", id=more)
+            graph.edge(more, key, style="dashed")
         graph.edge(key, draw_tensor(result))
     if not layout.ops:
         draw_tensor(next(iter(layout.tensors.values())).tensor)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ElementTree
 
 import numpy as np
@@ -232,3 +233,106 @@ def test_refusal_through_the_installed_console_script(tmp_path) -> None:
     assert not (tmp_path / "CANARY").exists()
     fine = subprocess.run([*command, "explain", "x*x", "--at", "x=3"], capture_output=True, text=True, timeout=60)
     assert fine.returncode == 0 and "df/dx = 6.0" in fine.stdout
+
+
+COLUMN = "a=[" + ", ".join(["[1]"] * 1000) + "]"  # 1000 x 1
+ROW = "b=[[" + ", ".join(["1"] * 1000) + "]]"  # 1 x 1000: a * b is 1,000,000 elements
+LINE = "x=[" + ", ".join(["1"] * 1000) + "]"
+
+
+@pytest.mark.parametrize(
+    ("expression", "bindings", "reason"),
+    [
+        # each result is allowed on its own; together they are not
+        ("sum(sin(sin(sin(stack([" + ", ".join(["a*b"] * 32) + "])))))", (COLUMN, ROW), "in all"),
+        ("sum(sin(sin(sin(sin(a*b)))))", (COLUMN, ROW), "in all"),
+        ("sum(exp(a*b) + a*b)", (COLUMN, ROW), "in all"),
+        # clip broadcasts its three arguments: 1000**3 elements
+        ("sum(clip(reshape(x, (-1, 1, 1)), reshape(x, (1, -1, 1)), reshape(x, (1, 1, -1))))", (LINE,), "clip would"),
+        ("sum(clip(reshape(x, (-1, 1)), 0, reshape(x, (1, -1))) * x * x)", (LINE,), "in all"),
+        ("stack([" + ", ".join(["broadcast_to(x, (999, 1000))"] * 2) + "])", (LINE,), "stack would make 1,998,000"),
+        ("concatenate([broadcast_to(x, (999, 1000)), broadcast_to(x, (999, 1000))])", (LINE,), "concatenate would"),
+    ],
+)
+def test_memory_adds_up_across_the_whole_expression(expression, bindings, reason, capsys) -> None:
+    code, out, err = run(capsys, expression, *[item for binding in bindings for item in ("--at", binding)])
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and reason in err, err
+
+
+def test_the_element_budget_allows_what_fits(capsys) -> None:
+    code, out, _ = run(capsys, "sum(sin(a*b))", "--at", COLUMN, "--at", ROW)
+    assert code == 0 and f"df/da = array 1000x1 min {viz_number(1000 * np.cos(1.0))}" in out
+
+
+def viz_number(value: float) -> str:
+    from autograd_lite.viz import format_number
+
+    return format_number(value)
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch) -> None:
+    def exhausted(*_, **__):
+        raise MemoryError
+
+    monkeypatch.setattr(explain, "trace_backward", exhausted)
+    code, out, err = run(capsys, "x*x", "--at", "x=3")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "memory" in err
+
+
+def test_a_bare_variable_has_derivative_one_and_keeps_its_name(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, "x", "--at", "x=3", "--html", str(tmp_path / "page.html"))
+    assert code == 0 and err == "" and "df/dx = 1.0" in out
+    assert "no steps" in out and not (tmp_path / "page.html").exists()
+    variables = {"x": np.array([1.0, 2.0])}
+    output, trace = explain.explain("x", variables)
+    assert output.name == "x" and np.array_equal(trace.gradients["x"], np.ones(2))
+
+
+def test_writing_an_output_that_fails_is_one_line(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, "x*x", "--at", "x=3", "--dot", str(tmp_path / "missing" / "graph.gv"))
+    assert code == 1 and "df/dx = 6.0" in out
+    assert len(err.splitlines()) == 1 and err.startswith("autograd-lite explain: error: ")
+
+
+@pytest.mark.parametrize("name", ["f", "v1", "v12", "p3", "c2", "inf", "nan", "if", "True", "None", "lambda", "match"])
+def test_names_the_table_uses_or_python_keeps_are_refused(name, capsys) -> None:
+    code, out, err = run(capsys, f"{name}*{name}", "--at", f"{name}=3")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert "reserved" in err or "keyword" in err
+
+
+def test_names_that_only_look_like_reserved_ones_are_fine(capsys) -> None:
+    code, out, _ = run(capsys, "exp(v)*fx*c_1", "--at", "v=0", "--at", "fx=2", "--at", "c_1=3")
+    assert code == 0 and "df/dv = 6.0" in out and "df/dfx = 3.0" in out and "df/dc_1 = 2.0" in out
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [("log(x)", "0"), ("x ** 1000", "10"), ("x ** log(x - x - 1)", "2"), ("sqrt(x) * log(x)", "[0, -1]")],
+)
+def test_inf_and_nan_are_answers_not_warnings(expression, value, capsys) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(capsys, expression, "--at", f"x={value}")
+    assert code == 0 and err == "" and "df/dx = " in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("-h*x", "--at", "h=2", "--at", "x=3"),
+        ("--at", "h=2", "--at", "x=3", "-h*x"),
+        ("--at=h=2", "-h*x", "--at", "x=3"),
+        ("--at", "h=2", "--at", "x=3", "--", "-h*x"),
+    ],
+)
+def test_expressions_starting_with_a_minus_anywhere_on_the_line(argv, capsys) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == "", err
+    assert out.startswith("f = -h*x at h = 2.0, x = 3.0\n") and "df/dh = -3.0" in out and "df/dx = -2.0" in out
+
+
+def test_a_negative_value_after_at_is_still_a_value(capsys) -> None:
+    code, out, _ = run(capsys, "-x", "--at", "x=-2", "--digits", "3")
+    assert code == 0 and out.startswith("f = -x at x = -2.0\n") and "df/dx = -1.0" in out
