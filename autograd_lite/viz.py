@@ -178,21 +178,21 @@ def _make_labels_unique(layout: GraphLayout) -> None:
     entries = [layout.tensors[key] for key in layout.order]
     used: set[str] = set()
     values: set[str] = set()  # constants labelled by their value: two 1s may both be called 1
-    for named_first in (True, False):
-        for entry in entries:
-            if (entry.tensor.name is not None and entry.label == entry.tensor.name) != named_first:
-                continue
-            by_value = entry.kind == "constant" and not entry.tensor.name and entry.tensor.size == 1
-            if by_value and entry.label in values:
-                continue
-            label, copy = entry.label, 1
-            while label in used:
-                copy += 1
-                label = f"{entry.label}#{copy}"
-            entry.label = label
-            used.add(label)
-            if by_value:
-                values.add(label)
+    named = [bool(entry.tensor.name) and entry.label == entry.tensor.name for entry in entries]
+    in_order = [entry for entry, is_named in zip(entries, named) if is_named]
+    in_order += [entry for entry, is_named in zip(entries, named) if not is_named]
+    for entry in in_order:
+        by_value = entry.kind == "constant" and not entry.tensor.name and entry.tensor.size == 1
+        if by_value and entry.label in values:
+            continue
+        label, copy = entry.label, 1
+        while label in used:
+            copy += 1
+            label = f"{entry.label}#{copy}"
+        entry.label = label
+        used.add(label)
+        if by_value:
+            values.add(label)
 
 
 # ----- drawing --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from hypothesis import given
 
 import autograd_lite as ag
 from autograd_lite import viz
-from autograd_lite.trace import BackwardTrace
+from autograd_lite.trace import MAX_PRINTED_GRADIENTS, MAX_PRINTED_INPUTS, BackwardTrace
 from tests.strategies import arrays, expressions, floats, shapes
 
 needs_dot = pytest.mark.skipif(
@@ -243,3 +243,50 @@ def test_a_leaf_output_has_no_steps() -> None:
     assert trace.steps == [] and trace.gradients == {"x": trace.seed}
     with pytest.raises(ValueError, match="no steps"):
         trace.to_html()
+
+
+def test_frame_minus_one_is_the_last_step() -> None:
+    _, _, trace = sigmoid_trace()
+    assert trace.frame(-1).source == trace.frame(3).source and "grad 0.1966" in trace.frame(-1).source
+    assert trace.frame(-4).source == trace.frame(0).source
+    with pytest.raises(IndexError, match="out of range"):
+        trace.frame(-5)
+
+
+@given(floats(-2, 2), floats(-2, 2))
+def test_gradients_are_arrays_however_many_contributions(x_value, y_value) -> None:
+    x = ag.Tensor(x_value, requires_grad=True, name="x")
+    y = ag.Tensor(y_value, requires_grad=True, name="y")
+    trace = ag.trace_backward(x * y + ag.sin(x) + x)  # x gets three contributions, y one
+    for name, tensor in (("x", x), ("y", y)):
+        assert type(trace.gradients[name]) is np.ndarray and trace.gradients[name].shape == ()
+        assert trace.gradients[name] == pytest.approx(tensor.grad.item())
+    for step in trace.steps:
+        for item in step.sent:
+            assert type(item.total) is np.ndarray
+
+
+def test_leaves_with_one_name_keep_separate_gradients() -> None:
+    first, second = ag.Tensor(2.0, requires_grad=True, name="w"), ag.Tensor(3.0, requires_grad=True, name="w")
+    trace = ag.trace_backward(first * first * second)
+    assert trace.gradients == {"w": pytest.approx(2 * 2.0 * 3.0), "w#2": pytest.approx(4.0)}
+    assert "df/dw#2 = 4.0" in str(trace)
+
+
+def test_root_label_names_the_output_without_renaming_it() -> None:
+    x = ag.Tensor(3.0, requires_grad=True, name="x")
+    trace = ag.trace_backward(x * x, root_label="g")
+    assert trace.root_label == "g" and "dg/dx = 6.0" in str(trace) and "g = x * x" in str(trace)
+    leaf = ag.trace_backward(x, root_label="g")
+    assert x.name == "x" and leaf.gradients == {"x": 1.0} and "backward pass of g = x" in str(leaf)
+
+
+def test_a_step_with_thousands_of_inputs_prints_a_few_rows() -> None:
+    scalars = [ag.Tensor(float(index), requires_grad=True) for index in range(3_000)]
+    trace = ag.trace_backward(ag.sum(ag.stack(scalars)))
+    text = str(trace)
+    assert f"{3_000 - MAX_PRINTED_INPUTS:,} more inputs of this step not shown" in text
+    assert f"{3_000 - MAX_PRINTED_GRADIENTS:,} more (trace.gradients has them all)" in text
+    assert len(text) < 20_000 and len(trace.gradients) == 3_000
+    full = trace.table(max_inputs=None, max_gradients=None)
+    assert "not shown" not in full and full.count("d stack") == 3_000

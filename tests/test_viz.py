@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import autograd_lite as ag
 from autograd_lite import viz
-from tests.strategies import expressions, floats
+from tests.strategies import arrays, expressions, floats, shapes
 
 NODE_LINE = re.compile(r"^\s*(\w+) \[(.*)\]$", re.MULTILINE)
 EDGE_LINE = re.compile(r"^\s*(\w+) -> (\w+)", re.MULTILINE)
@@ -191,3 +191,61 @@ def test_drawing_after_backward_with_a_reused_large_intermediate() -> None:
     assert source.count("value released by backward()") == 2  # exp's output (once, shared) and a*a
     producers = {id(t) for node in ag.tape(c) for t in node.inputs if t.node is not None}
     assert len(producers) == 2
+
+
+@given(expressions(), st.lists(st.sampled_from(["w", "v1", "p1", "c1", "1", None]), min_size=2, max_size=2))
+def test_every_tensor_gets_a_label_of_its_own(expression, names) -> None:
+    _, function = expression
+    env = {
+        "x": ag.Tensor(0.5, requires_grad=True, name=names[0]),
+        "y": ag.Tensor(-1.5, requires_grad=True, name=names[1]),
+    }
+    layout = viz.layout_graph(function(env))
+    labels = [
+        entry.label for entry in layout.tensors.values() if not (entry.kind == "constant" and entry.tensor.size == 1)
+    ]
+    assert len(labels) == len(set(labels))
+    for tensor in env.values():  # a name the user gave is kept, with #2 when it is the second of that name
+        if id(tensor) in layout.tensors and tensor.name:
+            assert layout.label(tensor).partition("#")[0] == tensor.name
+
+
+def test_two_leaves_with_one_name_are_told_apart() -> None:
+    first, second = ag.Tensor(2.0, requires_grad=True, name="w"), ag.Tensor(3.0, requires_grad=True, name="w")
+    named_like_a_default = ag.exp(first)
+    named_like_a_default.name = "v2"
+    output = named_like_a_default * second + first
+    layout = viz.layout_graph(output)
+    assert [layout.label(first), layout.label(second), layout.label(named_like_a_default)] == ["w", "w#2", "v2"]
+    assert layout.label(output) == "v3" and sorted(entry.label for entry in layout.tensors.values()) == sorted(
+        ["w", "w#2", "v2", "v2#2", "v3"]  # Mul's default v2 yields to the tensor named v2
+    )
+
+
+def test_an_op_with_thousands_of_inputs_draws_a_few_and_counts_the_rest() -> None:
+    scalars = [ag.Tensor(float(index), requires_grad=True) for index in range(10_000)]
+    source = ag.draw_graph(ag.sum(ag.stack(scalars))).source
+    boxes = [name for name in dot_nodes(source) if name.startswith("t")]
+    assert len(boxes) == viz.MAX_DRAWN_INPUTS + 2  # the drawn inputs, the stack and the sum
+    assert f"{10_000 - viz.MAX_DRAWN_INPUTS:,} more inputs not drawn" in source
+    assert len(source) < 20_000
+    with pytest.raises(ValueError, match="max_inputs"):
+        viz.build_graph(viz.layout_graph(scalars[0] * 2), max_inputs=0)
+
+
+def test_jupyter_without_dot_shows_the_dot_text(tmp_path, monkeypatch) -> None:
+    _, y = sigmoid_graph()
+    graph = ag.draw_graph(y)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert graph._repr_mimebundle_() == {"text/plain": graph.source}
+
+
+@given(shapes.flatmap(lambda shape: arrays(shape, floats(-1e3, 1e3))))
+def test_arrays_print_on_one_line_in_numpys_own_notation(array) -> None:
+    text = viz.array_on_one_line(array)
+    assert "\n" not in text
+    assert text.replace(" ", "") == np.array2string(array, separator=",", max_line_width=10_000).replace(
+        " ", ""
+    ).replace("\n", "")
+    rounded = viz.array_on_one_line(array, digits=3)
+    assert rounded.count(",") == text.count(",")
