@@ -31,10 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 epochs")
     options = parser.parse_args(argv)
     epochs = 2 if options.quick else options.epochs
+    if epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {epochs}")
 
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    x_train, y_train = x_train[:SAMPLES], y_train[:SAMPLES]
-    targets = np.eye(10, dtype=np.float32)[y_train]  # one-hot rows: the squared error needs a target per output
+    # One-hot rows: the squared error needs a target per output; accuracy takes their arg-max.
+    (x_train, targets), (x_test, y_test) = load_mnist(one_hot=True)
+    x_train, targets = x_train[:SAMPLES], targets[:SAMPLES]
     model = nn.MLP([784, 200, 10], activation="sigmoid", output_activation="sigmoid", rng=options.seed)
     optimizer = nn.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     order = np.random.default_rng(options.seed)
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             optimizer.step()
             errors.append(error.item())
         with ag.no_grad():
-            train_accuracy.append(nn.accuracy(model(x_train), y_train))
+            train_accuracy.append(nn.accuracy(model(x_train), targets))
             test_accuracy.append(nn.accuracy(model(x_test), y_test))
         print(f"epoch {epoch}: mean error {np.mean(errors[-SAMPLES:]):.4f}, "
               f"accuracy {train_accuracy[-1]:.1%} on the 1,000 digits, {test_accuracy[-1]:.1%} held-out")  # fmt: skip

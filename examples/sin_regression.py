@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100 epochs")
     options = parser.parse_args(argv)
     epochs = 100 if options.quick else options.epochs
+    if epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {epochs}")
 
     def scale(inputs: np.ndarray) -> np.ndarray:
         return inputs if options.raw_inputs else inputs / np.float32((HIGH - LOW) / 2) - 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import re
+import warnings
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from types import ModuleType
@@ -85,6 +86,43 @@ def test_gradient_descent_converges_diverges_and_stalls(tmp_path, capsys):
     assert re.search(r"lr 10 .* diverged", out)
     assert re.search(r"lr 1e-10 .* barely moved", out)
     assert_png(tmp_path / "gradient_descent.png")
+
+
+def test_gradient_descent_stops_a_diverging_path_without_overflow_warnings(tmp_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the lr 10 path would be a RuntimeWarning
+        assert load_example("gradient_descent").main(["--out", str(tmp_path), "--steps", "300"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"lr 10 .* diverged", out) and "nan" not in out and "inf" not in out
+    assert re.search(r"lr 0\.1 +: after 300 steps .* converged", out)
+
+
+def test_gradient_descent_seed_draws_the_random_start(tmp_path, capsys):
+    starts = []
+    for seed in ("1", "1", "2"):
+        out = run_example("gradient_descent", tmp_path, capsys, "--random-start", "--seed", seed)
+        start = re.search(r"start: \(([-\d.e]+), ([-\d.e]+)\)", out)
+        starts.append((float(start.group(1)), float(start.group(2))))
+    assert starts[0] == starts[1] != starts[2]
+    assert all(-5 <= value <= 5 for start in starts for value in start)
+    out = run_example("gradient_descent", tmp_path, capsys)  # without --random-start: the documented start
+    assert "start: (-3, 4)" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        ("mnist_two_layer", "--iterations"),
+        ("sin_regression", "--epochs"),
+        ("mnist_per_sample_sigmoid", "--epochs"),
+        ("gradient_descent", "--steps"),
+    ],
+)
+def test_a_zero_length_run_is_a_usage_error(name, option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(name).main(["--out", str(tmp_path), option, "0"])
+    assert exit_info.value.code == 2
+    assert f"{option} must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_xor_learns_the_truth_table(tmp_path, capsys):
