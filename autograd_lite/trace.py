@@ -94,14 +94,15 @@ class BackwardStep:
         """The op's derivative formula (all inputs)."""
         return self.node.formula
 
-    def describe(self, root_label: str = "f", digits: int = 4) -> str:
+    def describe(self, root_label: str = "f", digits: int = 4, max_inputs: int | None = MAX_DRAWN_INPUTS) -> str:
         """The step's arithmetic in a few lines of plain text (shown beside the graph)."""
         lines = [
             f"{self.op}: {self.expression}",
             f"{self.output_label} = {format_array(self.output.data, digits)}",
             f"upstream d{root_label}/d{self.output_label} = {format_array(self.upstream, digits)}",
         ]
-        for item in self.sent:
+        shown = self.sent if max_inputs is None else self.sent[:max_inputs]
+        for item in shown:
             lines.append(f"to {item.label}: {item.formula}")
             if item.local_derivative is not None:
                 lines.append(
@@ -115,6 +116,8 @@ class BackwardStep:
                     f"  accumulated: {format_array(item.previous_total, digits)} + "
                     f"{format_array(item.gradient, digits)} = {format_array(item.total, digits)}"
                 )
+        if len(shown) < len(self.sent):
+            lines.append(f"... and {len(self.sent) - len(shown):,} more inputs")
         return "\n".join(lines)
 
 
@@ -563,15 +566,22 @@ def _stepper_page(trace: BackwardTrace, title: str, max_ops: int) -> str:
     graph = build_graph(layout, grads=final, grad_placeholders=True, max_ops=max_ops)
     svg = svg_text(graph)
     root_key = layout.entry(trace.output).key
+    drawn = set(re.findall(r'<g id="(t\d+)" class="node"', svg))  # boxes left out of a wide graph need no data
     data = {
         "seed": {root_key: format_array(trace.seed)},
-        "gradient_keys": [entry.key for entry in layout.tensors.values() if entry.tensor.requires_grad],
+        "gradient_keys": [
+            entry.key for entry in layout.tensors.values() if entry.tensor.requires_grad and entry.key in drawn
+        ],
         "steps": [
             {
                 "node": op_key(step.position),
                 "op": step.op,
                 "text": step.describe(trace.root_label),
-                "grads": {layout.entry(item.tensor).key: format_array(item.total) for item in step.sent},
+                "grads": {
+                    layout.entry(item.tensor).key: format_array(item.total)
+                    for item in step.sent
+                    if layout.entry(item.tensor).key in drawn
+                },
             }
             for step in trace.steps
         ],

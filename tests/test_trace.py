@@ -290,3 +290,15 @@ def test_a_step_with_thousands_of_inputs_prints_a_few_rows() -> None:
     assert len(text) < 20_000 and len(trace.gradients) == 3_000
     full = trace.table(max_inputs=None, max_gradients=None)
     assert "not shown" not in full and full.count("d stack") == 3_000
+
+
+@needs_dot
+def test_the_page_of_a_wide_step_carries_only_what_is_drawn() -> None:
+    scalars = [ag.Tensor(float(index), requires_grad=True) for index in range(3_000)]
+    trace = ag.trace_backward(ag.sum(ag.stack(scalars)))
+    page = trace.to_html()
+    data = json.loads(re.search(r'<script id="trace-data" type="application/json">(.*?)</script>', page).group(1))
+    assert len(data["gradient_keys"]) == viz.MAX_DRAWN_INPUTS + 2  # and the stack and the sum
+    assert len(data["steps"][1]["grads"]) == viz.MAX_DRAWN_INPUTS and "more inputs" in data["steps"][1]["text"]
+    assert len(page) < 200_000
+    assert trace.steps[1].describe(max_inputs=None).count("to ") == 3_000
