@@ -4,7 +4,8 @@ Trains a 784-256-128-10 ReLU MLP with Adam and softmax cross-entropy on the 4,00
 training digits of the embedded MNIST subset, measures it on the 1,000 held-out digits
 and writes pictures to an output folder: learning curves, predictions, one digit's class
 probabilities, the confusion matrix, the computation graph of one forward/backward pass
-(SVG) and the step-by-step backward pass of the sigmoid (HTML).
+(SVG) and the step-by-step backward pass of the sigmoid (HTML). Without Graphviz's ``dot``
+program the graph is written as DOT source (graph.gv) and the HTML page is skipped.
 """
 
 from __future__ import annotations
