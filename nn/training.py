@@ -129,7 +129,8 @@ def fit(
 
     Train loss and metrics are averages over the epoch's batches (weighted by batch size),
     measured while the weights change; validation values are measured after each epoch.
-    A progress bar (tqdm) shows the latest values unless ``progress=False``.
+    One progress bar (tqdm) per epoch shows the running loss and metrics, then the epoch's
+    values (validation included), unless ``progress=False``.
     ``max_iterations`` stops after that many mini-batch steps (the last epoch may be partial);
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     """
@@ -150,13 +151,14 @@ def fit(
         raise ValueError(f"fit: max_iterations must be a positive integer or None, got {max_iterations!r}")
     per_epoch = batch_count(len(X), batch_size)
     total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
-    bar = _progress_bar(total_steps, progress)
     history = History()
     steps = 0
+    bar = None
     try:
         for epoch in range(1, epochs + 1):
             if steps >= total_steps:
                 break
+            bar = _progress_bar(min(per_epoch, total_steps - steps), progress, f"epoch {epoch}/{epochs}")
             model.train()
             totals = dict.fromkeys(["loss", *functions], 0.0)
             seen = 0
@@ -179,6 +181,8 @@ def fit(
                 steps += 1
                 if bar is not None:
                     bar.update(1)
+                    if bar.n % 10 == 0 or bar.n == bar.total:  # refreshing every batch would cost more than it shows
+                        bar.set_postfix({name: f"{total / seen:.4g}" for name, total in totals.items()}, refresh=False)
                 if steps >= total_steps:
                     break
             record = {name: total / seen for name, total in totals.items()}
@@ -187,23 +191,24 @@ def fit(
                 record.update({f"val_{name}": score for name, score in scores.items()})
             history.append(record)
             if bar is not None:
-                bar.set_postfix({"epoch": epoch, **{k: f"{v:.4g}" for k, v in record.items()}}, refresh=True)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()}, refresh=True)
+                bar.close()
             if on_epoch is not None:
                 on_epoch(epoch, record)
     finally:
         if bar is not None:
-            bar.close()
+            bar.close()  # closing twice is harmless; this covers an error mid-epoch
     return history
 
 
-def _progress_bar(total: int, enabled: bool) -> Any:
+def _progress_bar(total: int, enabled: bool, description: str) -> Any:
     if not enabled:
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:  # the bar is a convenience: train without it
         return None
-    return tqdm(total=total, desc="fit", unit="batch")
+    return tqdm(total=total, desc=description, unit="batch")
 
 
 @ag.no_grad()
