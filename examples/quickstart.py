@@ -15,9 +15,13 @@ import autograd_lite as ag
 def main(argv: list[str] | None = None) -> int:
     """Print d/dx sigmoid at 1 (analytic and numerical) and fit y = 3x - 1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noisy data (0)")
+    parser.add_argument("--steps", type=int, default=200, help="gradient-descent steps (200)")
+    parser.add_argument("--quick", action="store_true", help="50 steps")
     options = parser.parse_args(argv)
+    if options.steps < 1:
+        parser.error(f"--steps must be at least 1, got {options.steps}")
+    steps = 50 if options.quick else options.steps
 
     x = ag.Tensor(1.0, requires_grad=True)
     ag.sigmoid(x).backward()
@@ -29,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     targets = 3 * inputs - 1 + 0.05 * rng.standard_normal((100, 1))
     weight = ag.Tensor(np.zeros((1, 1)), requires_grad=True, name="weight")
     bias = ag.Tensor(np.zeros(1), requires_grad=True, name="bias")
-    for _ in range(options.steps):
+    for _ in range(steps):
         loss = ((inputs @ weight + bias - targets) ** 2).mean()
         weight.zero_grad(), bias.zero_grad()
         loss.backward()
         weight.data -= 0.1 * weight.grad
         bias.data -= 0.1 * bias.grad
-    print(f"fitted y = {weight.item():.3f} x + {bias.item():.3f} (true: 3x - 1), loss {loss.item():.5f}")
+    print(f"fitted y = {weight.item():.3f} x {bias.item():+.3f} (true: y = 3x - 1), loss {loss.item():.5f}")
     return 0
 
 
