@@ -44,6 +44,11 @@ class _SetGradMode:
 
     enabled: bool
 
+    def __new__(cls, function: Any = None) -> Any:
+        if function is not None:  # used as a bare decorator: @ag.no_grad
+            return object.__new__(cls)(function)
+        return object.__new__(cls)
+
     def __enter__(self) -> None:
         self._previous = _GradMode.enabled
         _GradMode.enabled = self.enabled
@@ -63,7 +68,7 @@ class _SetGradMode:
 class no_grad(_SetGradMode):  # noqa: N801 - lower case like torch.no_grad
     """Record nothing inside: ops return plain Tensors and allocate no Nodes.
 
-    Use as ``with ag.no_grad(): ...`` or as a decorator ``@ag.no_grad()``.
+    Use as ``with ag.no_grad(): ...`` or as a decorator, ``@ag.no_grad()`` or ``@ag.no_grad``.
     """
 
     enabled = False

@@ -110,6 +110,12 @@ def test_no_grad_records_nothing() -> None:
     assert double(x).node is None
     assert (x * 2).node is not None  # recording is back on outside
 
+    @ag.no_grad
+    def triple(t: ag.Tensor) -> ag.Tensor:
+        return t * 3
+
+    assert triple(x).node is None and triple.__name__ == "triple"
+
 
 def test_modifying_data_needed_by_backward_is_detected() -> None:
     w = ag.Tensor([1.0, 2.0], requires_grad=True)
