@@ -18,6 +18,7 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from nn.datasets import load_mnist
+from nn.demo import require_positive
 
 SAMPLES, LEARNING_RATE, WINDOW = 1000, 0.15, 100
 
@@ -31,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 epochs")
     options = parser.parse_args(argv)
     epochs = 2 if options.quick else options.epochs
-    if epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {epochs}")
+    require_positive(parser, epochs=epochs)
 
     # One-hot rows: the squared error needs a target per output; accuracy takes their arg-max.
     (x_train, targets), (x_test, y_test) = load_mnist(one_hot=True)

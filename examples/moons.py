@@ -13,6 +13,7 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from nn.datasets import two_moons
+from nn.demo import require_positive
 from nn.figures import plot_decision_boundary
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="40 epochs")
     options = parser.parse_args(argv)
     epochs = 40 if options.quick else options.epochs
+    require_positive(parser, epochs=epochs)
 
     points, labels = two_moons(300, options.noise, seed=options.seed)
     test_points, test_labels = two_moons(1000, options.noise, seed=options.seed + 1)  # fresh points, same moons

@@ -19,6 +19,7 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from nn.datasets import sine
+from nn.demo import require_positive
 
 LOW, HIGH, POINTS, WIDTH, HIDDEN_LAYERS = 0.0, 20.0, 200, 256, 4
 
@@ -40,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100 epochs")
     options = parser.parse_args(argv)
     epochs = 100 if options.quick else options.epochs
-    if epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {epochs}")
+    require_positive(parser, epochs=epochs)
 
     def scale(inputs: np.ndarray) -> np.ndarray:
         return inputs if options.raw_inputs else inputs / np.float32((HIGH - LOW) / 2) - 1

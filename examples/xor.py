@@ -13,6 +13,7 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from nn.datasets import xor
+from nn.demo import require_positive
 from nn.figures import plot_decision_boundary
 
 
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="300 steps")
     options = parser.parse_args(argv)
 
-    model, losses = train(options.seed, 300 if options.quick else options.steps)
+    steps = 300 if options.quick else options.steps
+    require_positive(parser, steps=steps)
+    model, losses = train(options.seed, steps)
     inputs, labels = xor()
     with ag.no_grad():
         probabilities = ag.sigmoid(model(inputs)).data[:, 0]

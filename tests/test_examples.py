@@ -116,6 +116,8 @@ def test_gradient_descent_seed_draws_the_random_start(tmp_path, capsys):
         ("sin_regression", "--epochs"),
         ("mnist_per_sample_sigmoid", "--epochs"),
         ("gradient_descent", "--steps"),
+        ("xor", "--steps"),
+        ("moons", "--epochs"),
     ],
 )
 def test_a_zero_length_run_is_a_usage_error(name, option, tmp_path, capsys):
