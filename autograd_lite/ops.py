@@ -621,8 +621,8 @@ def clip(a: ArrayLike, low: Any = None, high: Any = None) -> Tensor:
     """Limit values to [low, high]; the gradient passes where low <= a <= high."""
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
-    bounds = [bound for bound in (low, high) if isinstance(bound, Tensor) and bound.requires_grad]
-    if bounds:  # differentiable bounds: compose, so the gradient also reaches them
+    if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (low, high)):
+        # differentiable bounds: compose, so the gradient also reaches them
         result = _tensor(a)
         result = result if low is None else maximum(result, low)
         return result if high is None else minimum(result, high)
@@ -797,10 +797,9 @@ def transpose(a: ArrayLike, axes: tuple[int, ...] | None = None) -> Tensor:
     a = _tensor(a)
     if axes is not None:
         given = tuple(axes)
-        if any(not -a.ndim <= int(axis) < a.ndim for axis in given) or len(given) != a.ndim:
-            raise ValueError(f"transpose: axes {given} are not a permutation of the {a.ndim} axes of shape {a.shape}")
-        axes = tuple(int(axis) % a.ndim for axis in given)
-        if sorted(axes) != list(range(a.ndim)):
+        in_range = all(-a.ndim <= int(axis) < a.ndim for axis in given)
+        axes = tuple(int(axis) % a.ndim for axis in given) if in_range else given
+        if not in_range or sorted(axes) != list(range(a.ndim)):
             raise ValueError(f"transpose: axes {given} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     return apply(Transpose, a, axes=axes)
 
