@@ -105,12 +105,9 @@ def check_grad(
         f"{'input':>5}  {'index':<14}{'analytic':>14}{'numerical':>14}{'abs error':>12}{'rel error':>12}",
     ]
     for number, index, a_value, n_value, error in table[:rows]:
-        relative = error / builtin_abs(n_value) if n_value != 0 else np.inf
+        relative = error / abs(n_value) if n_value != 0 else np.inf
         lines.append(f"{number:>5}  {str(index):<14}{a_value:>14.6g}{n_value:>14.6g}{error:>12.3g}{relative:>12.3g}")
     raise GradientCheckError("\n".join(lines))
-
-
-builtin_abs = abs
 
 
 def _check_projection(
@@ -130,11 +127,11 @@ def _check_projection(
         above = _scalar(function, [a + h * d for a, d in zip(arrays, directions)])
         below = _scalar(function, [a - h * d for a, d in zip(arrays, directions)])
     measured = (above - below) / (2 * h)
-    error = builtin_abs(predicted - measured)
-    if error <= atol + rtol * builtin_abs(measured):
+    error = abs(predicted - measured)
+    if error <= atol + rtol * abs(measured):
         return True
     raise GradientCheckError(
         "check_grad(fast=True): the directional derivative along a random direction disagrees\n"
         f"  analytic (grad . u) = {predicted:.8g}\n  numerical           = {measured:.8g}\n"
-        f"  abs error = {error:.3g}, rel error = {error / max(builtin_abs(measured), 1e-300):.3g}"
+        f"  abs error = {error:.3g}, rel error = {error / max(abs(measured), 1e-300):.3g}"
     )
