@@ -23,7 +23,7 @@ _next_sequence = itertools.count(1).__next__
 
 class _Mutations:
     # Sequence number of the latest assignment to any Tensor's .data. A Node recorded after
-    # it cannot have seen its inputs change, so backward checks inputs only for older Nodes.
+    # it cannot have seen its inputs or output change, so backward checks them only for older Nodes.
     latest = 0
 
 
