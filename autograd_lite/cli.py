@@ -12,9 +12,9 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:function", one-line help)
-    "explain": ("autograd_lite.explain:main", "differentiate an expression and show backprop step by step"),
-    "demo": ("nn.demo:main", "train a network on handwritten digits and write pictures of what happened"),
-    "mnist": ("nn.mnist_command:main", "train on MNIST (--data DIR: the full IDX files), textbook or modern recipe"),
+    "explain": ("autograd_lite.teaching.explain:main", "differentiate an expression and show backprop step by step"),
+    "demo": ("nn.apps.demo:main", "train a network on handwritten digits and write pictures of what happened"),
+    "mnist": ("nn.apps.mnist:main", "train on MNIST (--data DIR: the full IDX files), textbook or modern recipe"),
 }
 
 

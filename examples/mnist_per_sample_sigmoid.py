@@ -17,8 +17,8 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
+from nn.apps.common import require_positive
 from nn.datasets import load_mnist
-from nn.demo import require_positive
 
 SAMPLES, LEARNING_RATE, WINDOW = 1000, 0.15, 100
 

@@ -18,8 +18,8 @@ import argparse
 from pathlib import Path
 
 import nn
+from nn.apps.common import require_positive, train_classifier
 from nn.datasets import load_mnist
-from nn.demo import require_positive, train_classifier
 
 BATCH_SIZE = 100
 

@@ -12,9 +12,9 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
+from nn.apps.common import require_positive
+from nn.apps.figures import plot_decision_boundary
 from nn.datasets import two_moons
-from nn.demo import require_positive
-from nn.figures import plot_decision_boundary
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,8 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
+from nn.apps.common import require_positive
 from nn.datasets import sine
-from nn.demo import require_positive
 
 LOW, HIGH, POINTS, WIDTH, HIDDEN_LAYERS = 0.0, 20.0, 200, 256, 4
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from autograd_lite import cli
+from nn.apps.common import blas_threads
 from nn.datasets import load_mnist
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -23,14 +24,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(autouse=True, scope="module")
 def one_blas_thread():
     # The examples multiply small matrices, where OpenBLAS's worker threads cost more than they save, and
-    # badly so (5x here) when other processes compete for a 2-core machine. threadpoolctl comes with the
-    # [data] extra (through scikit-learn); without it the tests just run with the default threads.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+    # badly so (5x here) when other processes compete for a 2-core machine (a no-op without threadpoolctl).
+    with blas_threads(1):
         yield
 
 

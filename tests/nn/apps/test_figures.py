@@ -1,4 +1,4 @@
-"""nn.figures: the confusion matrix against a plain count, and every plot writes a PNG."""
+"""nn.apps.figures: the confusion matrix against a plain count, and every plot writes a PNG."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from strategies import label_pairs
 
-from nn import figures
+from nn.apps import figures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

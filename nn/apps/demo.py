@@ -11,19 +11,19 @@ program the graph is written as DOT source (graph.gv) and the HTML page is skipp
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 import autograd_lite as ag
 import nn
-from nn import figures
+from nn.apps import figures
+from nn.apps.common import add_training_options, blas_threads, learning_curves, require_positive, train_classifier
 from nn.datasets import load_mnist
 
 SIZES = (784, 256, 128, 10)
@@ -31,88 +31,6 @@ EPOCHS, QUICK_EPOCHS, BATCH_SIZE, LEARNING_RATE = 15, 3, 64, 1e-3
 GRID_FIRST, GRID_MISTAKES = 32, 8  # the digit grid: the first 32 held-out digits, then up to 8 mistakes
 PLOT_HINT = 'install it with: pip install "autograd_lite[plot]" (or ".[all]" from a clone)'
 GRAPHVIZ_HINT = "apt-get install graphviz, brew install graphviz or conda install graphviz"
-
-
-def blas_threads(count: int) -> contextlib.AbstractContextManager:
-    """Limit the BLAS library (OpenBLAS, MKL) to ``count`` threads inside the block; 0 leaves it alone.
-
-    These networks multiply small matrices, where BLAS worker threads cost more than they save:
-    with one other busy process on a 2-core machine the demo took 11 s threaded and 4 s with one
-    thread. Needs threadpoolctl (installed with the [data] extra); without it nothing changes.
-    """
-    if count < 1:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=count, user_api="blas")
-
-
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """The options every training command shares: --seed, --no-progress, --blas-threads."""
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order (0)")
-    parser.add_argument("--no-progress", action="store_true", help="print one line per epoch instead of a bar")
-    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1; 0: the library's default)")
-
-
-def require_positive(parser: argparse.ArgumentParser, **counts: int | None) -> None:
-    """Stop with a usage error (exit 2) if a given count, such as ``epochs=0``, is below 1."""
-    for name, value in counts.items():
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-
-
-def learning_curves(history: nn.History) -> dict[str, list[float]]:
-    """The four curves :func:`nn.figures.plot_curves` draws, taken from a :func:`train_classifier` History."""
-    return {
-        "train_loss": history["loss"],
-        "val_loss": history["val_loss"],
-        "train_accuracy": history["accuracy"],
-        "val_accuracy": history["val_accuracy"],
-    }
-
-
-def train_classifier(
-    model: nn.Module,
-    optimizer: nn.optim.Optimizer,
-    data: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    progress: bool = True,
-    max_iterations: int | None = None,
-    report: Callable[[str], None] = print,
-) -> nn.History:
-    """:func:`nn.fit` with softmax cross-entropy, accuracy and the held-out set scored after each epoch.
-
-    History keys: ``loss`` and ``accuracy`` (averaged over the epoch's batches, measured while
-    the weights change) and ``val_loss`` / ``val_accuracy`` on the held-out set. Without a
-    progress bar, one line per epoch goes to ``report``.
-    """
-    (x_train, y_train), held_out = data
-
-    def report_epoch(epoch: int, record: dict[str, float]) -> None:
-        report(
-            f"epoch {epoch}/{epochs}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}, "
-            f"held-out loss {record['val_loss']:.4f}, held-out accuracy {record['val_accuracy']:.3f}"
-        )
-
-    return nn.fit(
-        model,
-        nn.softmax_cross_entropy,
-        optimizer,
-        x_train,
-        y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation=held_out,
-        metrics=["accuracy"],
-        seed=seed,
-        progress=progress,
-        max_iterations=max_iterations,
-        on_epoch=None if progress else report_epoch,
-    )
 
 
 def graph_output() -> tuple[str, str | None]:
@@ -145,8 +63,6 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
     A ``.svg`` path gets the picture (needs Graphviz's ``dot``); any other suffix, such as
     ``.gv``, gets the DOT source, which any Graphviz viewer renders later.
     """
-    from autograd_lite.viz import draw_graph
-
     named = list(model.named_parameters())
     original_names = [parameter.name for _, parameter in named]
     try:
@@ -156,7 +72,7 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
         loss = nn.softmax_cross_entropy(model(ag.Tensor(images, name="digits")), labels)
         loss.name = "loss"
         loss.backward(retain_graph=True)  # keep the intermediate values so the drawing can show them
-        graph = draw_graph(loss, rankdir="TB")
+        graph = ag.draw_graph(loss, rankdir="TB")
         text = graph.pipe(format="svg", encoding="utf-8") if path.suffix == ".svg" else graph.source
     finally:
         for (_, parameter), name in zip(named, original_names):
@@ -168,12 +84,10 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
 
 def write_sigmoid_stepper(path: Path) -> Path:
     """The backward pass of sigmoid(x) = 1 / (1 + exp(-x)) at x = 1, step by step, as one HTML page."""
-    from autograd_lite.trace import trace_backward
-
     x = ag.Tensor(1.0, requires_grad=True, name="x")
     y = 1 / (1 + ag.exp(-x))
     y.name = "sigmoid"
-    trace_backward(y).to_html(path, title="Backpropagation through sigmoid(x) = 1 / (1 + exp(-x)) at x = 1")
+    ag.trace_backward(y).to_html(path, title="Backpropagation through sigmoid(x) = 1 / (1 + exp(-x)) at x = 1")
     return path
 
 

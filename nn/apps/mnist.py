@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nn
-from nn import figures
+from nn.apps import figures
+from nn.apps.common import add_training_options, blas_threads, learning_curves, require_positive, train_classifier
 from nn.datasets import load_mnist
-from nn.demo import add_training_options, blas_threads, learning_curves, require_positive, train_classifier
 
 
 @dataclass(frozen=True)
