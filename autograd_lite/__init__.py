@@ -6,6 +6,10 @@
 >>> y.backward()
 >>> round(float(x.grad), 8)
 0.19661193
+
+The rooms, each importing only from the ones before it: ``engine`` (Tensor, Node, the
+tape, backward) <- ``ops`` (the op table) <- ``numpy_routing``, ``functional``,
+``gradcheck`` (transforms) <- ``teaching`` (graphs, the trace, the stepper, explain).
 """
 
 from autograd_lite.engine import (
@@ -22,63 +26,16 @@ from autograd_lite.engine import (
 )
 from autograd_lite.functional import grad, value_and_grad
 from autograd_lite.gradcheck import GradientCheckError, check_grad, numerical_grad
-from autograd_lite.ops import (
-    abs,
-    add,
-    astype,
-    broadcast_to,
-    clip,
-    concatenate,
-    cos,
-    div,
-    dot,
-    exp,
-    expand_dims,
-    getitem,
-    linear,
-    log,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mul,
-    neg,
-    power,
-    relu,
-    reshape,
-    sigmoid,
-    sin,
-    softmax,
-    softmax_cross_entropy,
-    sqrt,
-    stack,
-    sub,
-    sum,
-    swapaxes,
-    tanh,
-    transpose,
-    where,
-)
-from autograd_lite.trace import BackwardTrace, trace_backward
-from autograd_lite.viz import draw_graph
+from autograd_lite.ops import *  # noqa: F403 - the public op functions, one per entry of the op table
+from autograd_lite.ops import OP_TABLE, OPS
+from autograd_lite.teaching.trace import BackwardTrace, trace_backward
+from autograd_lite.teaching.viz import draw_graph
 
 __version__ = "0.1.0"
 
-#: The differentiable functions, each backed by a Node class in ``ops.py``.
-OPS = (
-    "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sqrt", "abs", "sin", "cos",
-    "dot", "matmul", "sigmoid", "tanh", "relu", "maximum", "minimum", "where", "clip",
-    "sum", "mean", "max", "min", "reshape", "transpose", "swapaxes", "broadcast_to",
-    "expand_dims", "getitem", "concatenate", "stack", "softmax", "log_softmax",
-    "logsumexp", "astype", "linear", "softmax_cross_entropy",
-)  # fmt: skip
-
 __all__ = [
     *OPS,
+    "OPS", "OP_TABLE",
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "unbroadcast", "grad", "value_and_grad", "numerical_grad", "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",

@@ -81,18 +81,33 @@ class enable_grad(_SetGradMode):  # noqa: N801
 
 
 class Node:
-    """One recorded operation: the entry on the tape.
+    """One recorded operation: the entry on the tape, and the class that holds the op's facts.
 
     Subclasses (one per op, in ``ops.py``) define ``forward(*arrays, **params)`` and a
     tuple ``vjps`` with one vector-Jacobian product per input,
-    ``vjp(grad, out, *inputs, **params)``, plus the derivative as a readable
-    ``formula``. Ops with any number of inputs leave ``vjps`` empty and override
-    :meth:`vjp` instead. The vjps are written with NumPy functions and operators that
-    also work on Tensors, so the same formula runs on arrays (plain backward) or on
-    Tensors (``create_graph=True``, for gradients of gradients).
+    ``vjp(grad, out, *inputs, **params)``. Ops with any number of inputs leave ``vjps``
+    empty and override :meth:`vjp` instead. The vjps are written with NumPy functions and
+    operators that also work on Tensors, so the same formula runs on arrays (plain
+    backward) or on Tensors (``create_graph=True``, for gradients of gradients).
+
+    Everything else the project knows about an op is class data beside them (all optional
+    for a custom op): its public function ``name``, its ``notation`` when it is written
+    with a symbol (``"{0} / {1}"``), its ``category`` (``"elementwise"`` ops have a
+    diagonal Jacobian), the NumPy callables routed to it (``numpy``), the names of its
+    inputs in formulas (``arguments``) and its derivative *per input* (``formulas``, like
+    the ``self:``/``other:`` lines of PyTorch's derivatives.yaml). The whole-op ``formula``
+    is derived from them; a custom op may give ``formula`` alone instead.
     """
 
     __slots__ = ("inputs", "params", "sequence", "released")
+    name: ClassVar[str] = ""
+    notation: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    public: ClassVar[bool] = True
+    numpy: ClassVar[tuple[Callable[..., Any], ...]] = ()
+    arguments: ClassVar[tuple[str, ...]] = ("a", "b", "c")
+    signature: ClassVar[str] = ""
+    formulas: ClassVar[tuple[str, ...]] = ()
     formula: ClassVar[str] = ""
     vjps: ClassVar[tuple[Callable[..., Any], ...]] = ()
 
@@ -100,6 +115,13 @@ class Node:
     params: dict[str, Any]
     sequence: int
     released: bool
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.formulas and "formula" not in cls.__dict__:
+            variadic = "{n}" in cls.arguments[0]  # one rule for every input: shown once, for a_i
+            indices = [None] if variadic else range(len(cls.formulas))
+            cls.formula = ", ".join(cls.input_formula(index) for index in indices)
 
     @staticmethod
     def forward(*arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -110,6 +132,41 @@ class Node:
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
         """The gradient for input ``index`` given the output's gradient ``grad``."""
         return cls.vjps[index](grad, out, *inputs, **params)
+
+    @classmethod
+    def written(cls) -> str:
+        """The op applied to its argument names, as formulas write it: ``a/b``, ``exp(a)``."""
+        if cls.signature:
+            return cls.signature
+        if cls.notation:
+            return cls.notation.replace(" ", "").format(*cls.arguments)
+        return f"{cls.name or cls.__name__.lower()}({', '.join(cls.arguments[: len(cls.formulas) or 1])})"
+
+    @classmethod
+    def formulas_for(cls, inputs: tuple[Any, ...]) -> tuple[str, ...]:
+        """The per-input rules that hold for these inputs (an op whose rule depends on ranks overrides this)."""
+        return cls.formulas
+
+    @classmethod
+    def input_formula(cls, index: int | None = None, inputs: tuple[Any, ...] = ()) -> str:
+        """The derivative rule for input ``index``, e.g. ``d(a/b)/db = -a/b**2``.
+
+        Ops of any arity share one rule, written for input ``{i}`` (0-based) named ``a_{n}``.
+        """
+        formulas = cls.formulas_for(inputs) if inputs else cls.formulas
+        if not formulas:  # a custom op that gave only the whole formula
+            return cls.formula
+        position = 0 if index is None else index
+        rule = formulas[min(position, len(formulas) - 1)]
+        argument = cls.arguments[min(position, len(cls.arguments) - 1)]
+        expression = cls.written()
+        if expression.startswith(f"{cls.name}("):
+            text = f"d/d{argument} {expression} = {rule}"
+        else:
+            text = f"d({expression})/d{argument} = {rule}"
+        return text.replace("{i}", "i" if index is None else str(index)).replace(
+            "{n}", "i" if index is None else str(index + 1)
+        )
 
     @property
     def op(self) -> str:
@@ -243,22 +300,22 @@ class Tensor:
 
     # ----- comparisons: plain boolean arrays, not differentiable -----------------
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data == _raw(other)
+        return self._data == data_of(other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data != _raw(other)
+        return self._data != data_of(other)
 
     def __lt__(self, other: Any) -> np.ndarray:
-        return self._data < _raw(other)
+        return self._data < data_of(other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self._data <= _raw(other)
+        return self._data <= data_of(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self._data > _raw(other)
+        return self._data > data_of(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self._data >= _raw(other)
+        return self._data >= data_of(other)
 
     __hash__ = object.__hash__
 
@@ -323,7 +380,7 @@ class Tensor:
                     f"recorded; do it inside `with ag.no_grad():` or on `.data` (e.g. `w.data -= lr * w.grad`)"
                 )
             return recorded(self, other)
-        result = np.asarray(recorded(self._data, _raw(other)).data)
+        result = np.asarray(recorded(self._data, data_of(other)).data)
         if not np.can_cast(result.dtype, self._data.dtype, casting="same_kind"):
             raise TypeError(
                 f"{symbol}: the result has dtype {result.dtype}, which cannot be stored in this tensor's "
@@ -360,10 +417,10 @@ class Tensor:
         return int(self._data.item())
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        return ops.dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return numpy_routing.dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, function: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        return ops.dispatch_function(function, args, kwargs)
+        return numpy_routing.dispatch_function(function, args, kwargs)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (int, tuple or None for all)."""
@@ -443,7 +500,13 @@ def _new_tensor(array: Any, node: Node | None) -> Tensor:
     return tensor
 
 
-def _raw(value: Any) -> Any:
+def constant(array: Any) -> Tensor:
+    """A Tensor that records nothing, holding ``array`` as it is: no checks, no copy (for op results and constants)."""
+    return _new_tensor(array, None)
+
+
+def data_of(value: Any) -> Any:
+    """The NumPy array of a Tensor; any other value unchanged (masks, bounds, plain constants)."""
     return value._data if isinstance(value, Tensor) else value
 
 
@@ -527,6 +590,12 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
+#: ``on_step(node, output, grad, input_grads)``, called once per Node as backward leaves it:
+#: ``grad`` is the gradient of the root with respect to ``output`` (complete: every consumer
+#: has sent its share) and ``input_grads`` holds each input's share by the op's vjp, already
+#: in the input's shape and dtype (None for inputs that need no gradient). The hook runs
+#: before the shares are added to anything, so it sees each one as sent. The arrays are
+#: the engine's own buffers, valid only during the call: copy what you keep, change nothing.
 StepHook = Callable[[Node, Tensor, Any, list[Any]], None]
 
 
@@ -580,99 +649,147 @@ def _sweep(
     targets: list[Tensor] | None,
     on_step: StepHook | None,
 ) -> list[Any] | None:
-    target_index: dict[int, list[int]] | None = None
-    if targets is not None:  # a tensor may be asked for twice (grad(f, argnums=(0, 1))(t, t))
-        target_index = {}
-        for slot, target in enumerate(targets):
-            target_index.setdefault(id(target), []).append(slot)
-    captured: list[Any] = [None] * len(targets) if targets is not None else []
+    """The chain rule over the tape, latest Node first: each Node's complete gradient times its vjps."""
+    sums = _GradientSums(targets, create_graph)
     if root.node is None:  # a leaf: its gradient is the seed itself
-        _deliver(root, root_grad, False, target_index, captured, create_graph)
-        return captured if targets is not None else None
-
-    plain = not create_graph  # plain arrays in, plain arrays out, nothing recorded
-    stand_ins: dict[int, Tensor] = {}  # one stand-in per released tensor, shared by all its consumers
-    pending: dict[Node, Any] = {root.node: root_grad}  # gradient waiting for each Node's output
-    owned: set[Node] = set()  # pending buffers this sweep allocated, safe to add into in place
-    # The tape walked in reverse: always take the latest-recorded Node that has a gradient
-    # waiting. Its consumers were all recorded later, so they have all been processed and
-    # its gradient is complete. Nodes that no gradient reaches are never visited.
+        sums.add(root, root_grad, fresh=False)
+        return sums.result()
+    # Always take the latest-recorded Node that has a gradient waiting: its consumers were all
+    # recorded later, so they have all sent their shares. Nodes no gradient reaches are never visited.
+    sums.pending[root.node] = root_grad
     queue = [(-root.node.sequence, root.node, root)]
+    stand_ins: dict[int, Tensor] = {}  # one stand-in per released tensor, shared by all its consumers
     while queue:
         _, node, output = heappop(queue)
-        grad = pending.pop(node)
-        if node.released:
-            raise RuntimeError(
-                f"backward(): the graph through {node.op} was already used by a backward pass and "
-                f"released; pass retain_graph=True to the first backward() to go through it twice"
-            )
-        if node.sequence < _Mutations.latest:
+        grad = sums.pending.pop(node)
+        if node.released or node.sequence < _Mutations.latest:
             _check_unchanged(node, output)
-        if output.retains_grad:  # accumulates like a leaf's .grad, in its own array
-            output.grad = (np.array(grad) if plain else grad) if output.grad is None else output.grad + grad
-        if target_index is not None and id(output) in target_index:
-            for slot in target_index[id(output)]:
-                captured[slot] = grad
-
-        op = type(node)
-        rules = op.vjps
-        inputs = node.inputs
-        values = tuple([t._data for t in inputs]) if plain else inputs
-        out_value = output._data if plain else output
-        input_grads: list[Any] = []
-        for index, tensor in enumerate(inputs):
-            if not tensor.requires_grad:
-                input_grads.append(None)
-                continue
-            if rules:
-                input_grad = rules[index](grad, out_value, *values, **node.params)
-            else:
-                input_grad = op.vjp(index, grad, out_value, values, node.params)
-            shape = tensor._data.shape
-            fresh = False  # may we add into this buffer in place later?
-            if plain:
-                if type(input_grad) is not np.ndarray:
-                    input_grad = np.asarray(input_grad)  # NumPy returns scalars for 0-d results
-                if input_grad.shape != shape:
-                    input_grad = unbroadcast(input_grad, shape)
-                fresh = input_grad is not grad and input_grad.base is None
-                if input_grad.dtype is not tensor._data.dtype and input_grad.dtype != tensor._data.dtype:
-                    input_grad = input_grad.astype(tensor._data.dtype)
-                    fresh = True
-            elif input_grad.shape != shape:
-                input_grad = unbroadcast(input_grad, shape)
-            input_grads.append(input_grad)
-            producer = tensor.node
-            if producer is None:
-                _deliver(tensor, input_grad, fresh, target_index, captured, create_graph)
-                continue
-            existing = pending.get(producer)
-            if existing is None:
-                pending[producer] = input_grad
-                heappush(queue, (-producer.sequence, producer, tensor))
-                if fresh:
-                    owned.add(producer)
-            elif producer in owned and on_step is None:  # the hook must see each share unchanged
-                existing += input_grad
-            else:
-                pending[producer] = existing + input_grad
-                if plain:
-                    owned.add(producer)
+        if output.retains_grad or targets is not None:
+            sums.keep(output, grad)
+        shares = _input_grads(node, output, grad, plain=not create_graph)
         if on_step is not None:
-            on_step(node, output, grad, input_grads)
+            on_step(node, output, grad, [share for share, _ in shares])
+        for tensor, (share, fresh) in zip(node.inputs, shares):
+            if share is not None and sums.add(tensor, share, fresh):
+                heappush(queue, (-tensor.node.sequence, tensor.node, tensor))  # type: ignore[union-attr]
         if not retain_graph:
-            node.released = True
-            # Let go of the intermediates this Node kept alive (their producers were queued with
-            # the real tensors), so a finished graph holds no activations, as in PyTorch. Arrays
-            # smaller than RELEASE_BYTES cost more time to let go of than the memory is worth.
-            for tensor in inputs:
-                if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
-                    node.inputs = tuple([t if t.node is None else _released(t, stand_ins) for t in inputs])
-                    break
-    return captured if targets is not None else None
+            _release(node, stand_ins)
+    return sums.result()
+
+
+def _input_grads(node: Node, output: Tensor, grad: Any, plain: bool) -> list[tuple[Any, bool]]:
+    """Each input's share ``vjp(grad)`` in the input's shape (and, plain, dtype); None where none is needed.
+
+    ``plain``: arrays in, arrays out, nothing recorded. The flag beside each share says
+    whether it is a new buffer that backward may later add into in place.
+    """
+    op = type(node)
+    rules = op.vjps
+    inputs = node.inputs
+    values = tuple([t._data for t in inputs]) if plain else inputs
+    out = output._data if plain else output
+    shares: list[tuple[Any, bool]] = []
+    for index, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            shares.append((None, False))
+            continue
+        if rules:
+            share = rules[index](grad, out, *values, **node.params)
+        else:
+            share = op.vjp(index, grad, out, values, node.params)
+        if plain:
+            shares.append(_as_input_array(share, tensor._data, grad))
+        else:
+            shares.append((share if share.shape == tensor.shape else unbroadcast(share, tensor.shape), False))
+    return shares
+
+
+def _as_input_array(share: Any, like: np.ndarray, upstream: Any) -> tuple[np.ndarray, bool]:
+    """A plain share as an array of ``like``'s shape and dtype, and whether it is a buffer of its own."""
+    if type(share) is not np.ndarray:
+        share = np.asarray(share)  # NumPy returns scalars for 0-d results
+    if share.shape != like.shape:
+        share = unbroadcast(share, like.shape)
+    fresh = share is not upstream and share.base is None  # not a view of, nor the very, upstream gradient
+    if share.dtype is not like.dtype and share.dtype != like.dtype:
+        share, fresh = share.astype(like.dtype), True
+    return share, fresh
+
+
+class _GradientSums:
+    """Where backward's gradients add up: per Node waiting in the queue, per leaf, per target."""
+
+    __slots__ = ("pending", "owned", "plain", "create_graph", "target_slots", "captured")
+
+    def __init__(self, targets: list[Tensor] | None, create_graph: bool) -> None:
+        self.pending: dict[Node, Any] = {}  # the gradient summed so far for each Node's output
+        self.owned: set[Node] = set()  # pending buffers this sweep allocated: safe to add into in place
+        self.plain = not create_graph
+        self.create_graph = create_graph
+        self.target_slots: dict[int, list[int]] | None = None
+        self.captured: list[Any] = []
+        if targets is not None:  # a tensor may be asked for twice (grad(f, argnums=(0, 1))(t, t))
+            self.target_slots = {}
+            for slot, target in enumerate(targets):
+                self.target_slots.setdefault(id(target), []).append(slot)
+            self.captured = [None] * len(targets)
+
+    def add(self, tensor: Tensor, share: Any, fresh: bool) -> bool:
+        """Add one share to what ``tensor`` has received; True when its producer starts waiting."""
+        producer = tensor.node
+        if producer is None:
+            self._deliver(tensor, share, fresh)
+            return False
+        existing = self.pending.get(producer)
+        if existing is None:
+            self.pending[producer] = share
+            if fresh:
+                self.owned.add(producer)
+            return True
+        if producer in self.owned:
+            existing += share
+        else:
+            self.pending[producer] = existing + share
+            if self.plain:
+                self.owned.add(producer)
+        return False
+
+    def keep(self, output: Tensor, grad: Any) -> None:
+        """An intermediate's complete gradient: into its ``.grad`` (retain_grad) and its target slots."""
+        if output.retains_grad:  # accumulates like a leaf's .grad, in its own array
+            copy = np.array(grad) if self.plain else grad
+            output.grad = copy if output.grad is None else output.grad + grad
+        if self.target_slots is not None:
+            for slot in self.target_slots.get(id(output), ()):
+                self.captured[slot] = grad
+
+
+    def _deliver(self, leaf: Tensor, grad: Any, fresh: bool) -> None:
+        """Give a leaf its gradient: into a target slot, or accumulated into ``.grad``."""
+        if self.target_slots is not None:
+            for slot in self.target_slots.get(id(leaf), ()):
+                self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
+        elif self.create_graph:
+            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        elif leaf.grad is None:
+            leaf.grad = grad if fresh else np.array(grad, dtype=leaf.dtype)
+        elif isinstance(leaf.grad, Tensor):
+            leaf.grad = leaf.grad._data + grad
+        else:
+            leaf.grad += grad
+
+    def result(self) -> list[Any] | None:
+        """The gradients of the targets (None for a plain backward, which filled ``.grad``)."""
+        return self.captured if self.target_slots is not None else None
 
 
 def _check_unchanged(node: Node, output: Tensor) -> None:
+    """Refuse a Node whose graph a backward released, or whose input or output changed since it ran."""
+    if node.released:
+        raise RuntimeError(
+            f"backward(): the graph through {node.op} was already used by a backward pass and "
+            f"released; pass retain_graph=True to the first backward() to go through it twice"
+        )
     for tensor in (*node.inputs, output):
         if tensor._version > node.sequence:
             role = "the output" if tensor is output else "an input"
@@ -682,9 +799,23 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
             )
 
 
-#: Intermediates of at least this many bytes are let go of by backward (see _sweep).
+#: Intermediates of at least this many bytes are let go of by backward (see _release).
 RELEASE_BYTES = 4096
 _RELEASED_BUFFERS: dict[np.dtype, np.ndarray] = {}
+
+
+def _release(node: Node, stand_ins: dict[int, Tensor]) -> None:
+    """Mark ``node`` used, and let go of the intermediates it kept alive, as PyTorch does.
+
+    Their producers were queued with the real tensors. Arrays smaller than RELEASE_BYTES
+    cost more time to let go of than the memory is worth.
+    """
+    node.released = True
+    inputs = node.inputs
+    for tensor in inputs:
+        if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
+            node.inputs = tuple([t if t.node is None else _released(t, stand_ins) for t in inputs])
+            return
 
 
 def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
@@ -710,27 +841,5 @@ def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
     return stand_in
 
 
-def _deliver(
-    leaf: Tensor,
-    grad: Any,
-    fresh: bool,
-    target_index: dict[int, list[int]] | None,
-    captured: list[Any],
-    create_graph: bool,
-) -> None:
-    """Give a leaf its gradient: into a target slot, or accumulated into ``.grad``."""
-    if target_index is not None:
-        for slot in target_index.get(id(leaf), ()):
-            captured[slot] = grad if captured[slot] is None else captured[slot] + grad
-        return
-    if create_graph:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-    elif leaf.grad is None:
-        leaf.grad = grad if fresh else np.array(grad, dtype=leaf.dtype)
-    elif isinstance(leaf.grad, Tensor):
-        leaf.grad = leaf.grad._data + grad
-    else:
-        leaf.grad += grad
 
-
-from autograd_lite import ops  # noqa: E402  (Tensor's operators call the op table)
+from autograd_lite import numpy_routing, ops  # noqa: E402  (Tensor's operators call the op table)

@@ -10,11 +10,11 @@ in the broadcast shape: the engine sums them to each input's shape in one place.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_lite.engine import Node, Tensor, _new_tensor, apply
+from autograd_lite.engine import Node, Tensor, apply, constant, data_of
 
 ArrayLike = Any  # a Tensor, a NumPy array or a Python number
 Axis = int | tuple[int, ...] | None
@@ -24,37 +24,43 @@ Axis = int | tuple[int, ...] | None
 # Elementwise arithmetic
 # ============================================================================
 class Add(Node):
-    formula = "d(a+b)/da = 1, d(a+b)/db = 1"
+    name, notation, category, numpy = "add", "{0} + {1}", "elementwise", (np.add,)
+    formulas = ("1", "1")
     forward = staticmethod(np.add)
     vjps = (lambda g, out, a, b: g, lambda g, out, a, b: g)
 
 
 class Sub(Node):
-    formula = "d(a-b)/da = 1, d(a-b)/db = -1"
+    name, notation, category, numpy = "sub", "{0} - {1}", "elementwise", (np.subtract,)
+    formulas = ("1", "-1")
     forward = staticmethod(np.subtract)
     vjps = (lambda g, out, a, b: g, lambda g, out, a, b: -g)
 
 
 class Mul(Node):
-    formula = "d(a*b)/da = b, d(a*b)/db = a"
+    name, notation, category, numpy = "mul", "{0} * {1}", "elementwise", (np.multiply,)
+    formulas = ("b", "a")
     forward = staticmethod(np.multiply)
     vjps = (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
 
 
 class Div(Node):
-    formula = "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2"
+    name, notation, category, numpy = "div", "{0} / {1}", "elementwise", (np.divide,)
+    formulas = ("1/b", "-a/b**2")
     forward = staticmethod(np.divide)
     vjps = (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b)
 
 
 class Neg(Node):
-    formula = "d(-a)/da = -1"
+    name, notation, category, numpy = "neg", "-{0}", "elementwise", (np.negative,)
+    formulas = ("-1",)
     forward = staticmethod(np.negative)
     vjps = (lambda g, out, a: -g,)
 
 
 class Power(Node):
-    formula = "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
+    name, notation, category, numpy = "power", "{0} ** {1}", "elementwise", (np.power,)
+    formulas = ("b*a**(b-1)", "a**b * log(a)")
     forward = staticmethod(np.power)
     vjps = (
         lambda g, out, a, b: g * _power_slope(a, b),
@@ -65,7 +71,7 @@ class Power(Node):
 def _power_slope(a: Any, b: Any) -> Any:
     # b * a**(b-1), but 0 at b = 0, a = 0 (a**0 is constant) where it would be 0 * inf = nan.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((_array(b) == 0) & (_array(a) == 0), 0, b * a ** (b - 1))
+        return np.where((data_of(b) == 0) & (data_of(a) == 0), 0, b * a ** (b - 1))
 
 
 def _log_or_zero(a: Any) -> Any:
@@ -74,13 +80,15 @@ def _log_or_zero(a: Any) -> Any:
 
 
 class Exp(Node):
-    formula = "d/da exp(a) = exp(a)"
+    name, category, numpy = "exp", "elementwise", (np.exp,)
+    formulas = ("exp(a)",)
     forward = staticmethod(np.exp)
     vjps = (lambda g, out, a: g * out,)
 
 
 class Log(Node):
-    formula = "d/da log(a) = 1/a"
+    name, category, numpy = "log", "elementwise", (np.log,)
+    formulas = ("1/a",)
 
     @staticmethod
     def forward(a: np.ndarray) -> np.ndarray:
@@ -91,25 +99,29 @@ class Log(Node):
 
 
 class Sqrt(Node):
-    formula = "d/da sqrt(a) = 1/(2*sqrt(a))"
+    name, category, numpy = "sqrt", "elementwise", (np.sqrt,)
+    formulas = ("1/(2*sqrt(a))",)
     forward = staticmethod(np.sqrt)
     vjps = (lambda g, out, a: g / (2 * out),)
 
 
 class Abs(Node):
-    formula = "d/da |a| = sign(a)"
+    name, category, numpy = "abs", "elementwise", (np.absolute,)
+    formulas = ("sign(a)",)
     forward = staticmethod(np.abs)
-    vjps = (lambda g, out, a: g * np.sign(_array(a)),)
+    vjps = (lambda g, out, a: g * np.sign(data_of(a)),)
 
 
 class Sin(Node):
-    formula = "d/da sin(a) = cos(a)"
+    name, category, numpy = "sin", "elementwise", (np.sin,)
+    formulas = ("cos(a)",)
     forward = staticmethod(np.sin)
     vjps = (lambda g, out, a: g * np.cos(a),)
 
 
 class Cos(Node):
-    formula = "d/da cos(a) = -sin(a)"
+    name, category, numpy = "cos", "elementwise", (np.cos,)
+    formulas = ("-sin(a)",)
     forward = staticmethod(np.cos)
     vjps = (lambda g, out, a: -g * np.sin(a),)
 
@@ -118,7 +130,8 @@ class Cos(Node):
 # Activations
 # ============================================================================
 class Sigmoid(Node):
-    formula = "d/da sigmoid(a) = sigmoid(a) * (1 - sigmoid(a))"
+    name, category = "sigmoid", "elementwise"
+    formulas = ("sigmoid(a) * (1 - sigmoid(a))",)
 
     @staticmethod
     def forward(a: np.ndarray) -> np.ndarray:
@@ -131,23 +144,26 @@ class Sigmoid(Node):
 
 
 class Tanh(Node):
-    formula = "d/da tanh(a) = 1 - tanh(a)**2"
+    name, category, numpy = "tanh", "elementwise", (np.tanh,)
+    formulas = ("1 - tanh(a)**2",)
     forward = staticmethod(np.tanh)
     vjps = (lambda g, out, a: g * (1 - out * out),)
 
 
 class Relu(Node):
-    formula = "d/da relu(a) = 1 if a > 0 else 0"
+    name, category = "relu", "elementwise"
+    formulas = ("1 if a > 0 else 0",)
 
     @staticmethod
     def forward(a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0)
 
-    vjps = (lambda g, out, a: g * (_array(a) > 0),)
+    vjps = (lambda g, out, a: g * (data_of(a) > 0),)
 
 
 class Maximum(Node):
-    formula = "d max(a,b)/da = 1 if a > b, 1/2 if a == b, else 0 (and the rest to b)"
+    name, category, numpy = "maximum", "elementwise", (np.maximum,)
+    formulas = ("1 if a > b, 1/2 if a == b, else 0", "1 if b > a, 1/2 if a == b, else 0")
     forward = staticmethod(np.maximum)
     vjps = (
         lambda g, out, a, b: g * _tie_split(a, b, g),
@@ -156,7 +172,8 @@ class Maximum(Node):
 
 
 class Minimum(Node):
-    formula = "d min(a,b)/da = 1 if a < b, 1/2 if a == b, else 0 (and the rest to b)"
+    name, category, numpy = "minimum", "elementwise", (np.minimum,)
+    formulas = ("1 if a < b, 1/2 if a == b, else 0", "1 if b < a, 1/2 if a == b, else 0")
     forward = staticmethod(np.minimum)
     vjps = (
         lambda g, out, a, b: g * _tie_split(b, a, g),
@@ -166,14 +183,16 @@ class Minimum(Node):
 
 def _tie_split(winner: Any, loser: Any, like: Any) -> np.ndarray:
     """1 where winner > loser, 0.5 on ties, 0 elsewhere (in the dtype of ``like``)."""
-    winner, loser = _array(winner), _array(loser)
+    winner, loser = data_of(winner), data_of(loser)
     mask = np.asarray(winner > loser, dtype=like.dtype)
     mask[np.broadcast_to(winner == loser, mask.shape)] = 0.5
     return mask
 
 
 class Where(Node):
-    formula = "d where(c,a,b)/da = 1 where c, d/db = 1 where not c"
+    name, category, numpy = "where", "elementwise", (np.where,)
+    signature = "where(c, a, b)"
+    formulas = ("1 where c, else 0", "0 where c, else 1")
 
     @staticmethod
     def forward(a: np.ndarray, b: np.ndarray, condition: np.ndarray) -> np.ndarray:
@@ -186,7 +205,14 @@ class Where(Node):
 
 
 class Clip(Node):
-    formula = "d clip(a, low, high)/da = 1 where low <= a <= high, else 0"
+    name, category, numpy = "clip", "elementwise", (np.clip,)
+    signature = "clip(a, low, high)"
+    formulas = ("1 where low <= a <= high, else 0",)
+
+    @staticmethod
+    def from_numpy(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
+        """np.clip's signature (a_min/a_max, or NumPy 2's min/max) on :func:`clip`."""
+        return clip(a, a_min if min is None else min, a_max if max is None else max)
 
     @staticmethod
     def forward(a: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -194,7 +220,7 @@ class Clip(Node):
 
     @staticmethod
     def _inside(a: Any, low: Any, high: Any) -> np.ndarray:
-        a = _array(a)
+        a = data_of(a)
         inside = np.ones(np.broadcast_shapes(a.shape, np.shape(low), np.shape(high)), dtype=bool)
         if low is not None:
             inside &= a >= low
@@ -206,7 +232,8 @@ class Clip(Node):
 
 
 class Cast(Node):
-    formula = "d cast(a)/da = 1"
+    name, category = "astype", "elementwise"
+    formulas = ("1 (the gradient is cast back to a's dtype)",)
 
     @staticmethod
     def forward(a: np.ndarray, dtype: Any) -> np.ndarray:
@@ -242,13 +269,15 @@ def _spread(g: Any, a: Any, axis: Axis) -> Any:
 
 
 class Sum(Node):
-    formula = "d sum(a)/da = 1 for every element"
+    name, category, numpy = "sum", "reduction", (np.sum,)
+    formulas = ("1 for every element",)
     forward = staticmethod(np.sum)
     vjps = (lambda g, out, a, axis, keepdims: _spread(g, a, axis),)
 
 
 class Mean(Node):
-    formula = "d mean(a)/da = 1/n for every element (n = number averaged)"
+    name, category, numpy = "mean", "reduction", (np.mean,)
+    formulas = ("1/n for every element (n = number averaged)",)
     forward = staticmethod(np.mean)
     vjps = (lambda g, out, a, axis, keepdims: _spread(g / _count(a, out), a, axis),)
 
@@ -259,26 +288,29 @@ def _count(a: Any, out: Any) -> int:
 
 
 class Max(Node):
-    formula = "d max(a)/da = 1 at the arg-max (split evenly between ties), else 0"
+    name, category, numpy = "max", "reduction", (np.max, np.amax)
+    formulas = ("1 at the arg-max (split evenly between ties), else 0",)
     forward = staticmethod(np.max)
     vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
 
 
 class Min(Node):
-    formula = "d min(a)/da = 1 at the arg-min (split evenly between ties), else 0"
+    name, category, numpy = "min", "reduction", (np.min, np.amin)
+    formulas = ("1 at the arg-min (split evenly between ties), else 0",)
     forward = staticmethod(np.min)
     vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
 
 
 def _to_extremes(g: Any, out: Any, a: Any, axis: Axis) -> Any:
     kept = _kept_shape(a.shape, axis)
-    hits = (_array(a) == _array(out).reshape(kept)).astype(g.dtype)
+    hits = (data_of(a) == data_of(out).reshape(kept)).astype(g.dtype)
     hits /= hits.sum(axis=axis, keepdims=True)
     return g.reshape(kept) * hits
 
 
 class LogSumExp(Node):
-    formula = "d logsumexp(a)/da = softmax(a) = exp(a - logsumexp(a))"
+    name, category = "logsumexp", "reduction"
+    formulas = ("softmax(a) = exp(a - logsumexp(a))",)
 
     @staticmethod
     def forward(a: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
@@ -303,7 +335,8 @@ def _finite_max(a: np.ndarray, axis: Axis) -> np.ndarray:
 
 
 class Softmax(Node):
-    formula = "d softmax(a)_i/da_j = s_i * (delta_ij - s_j)"
+    name, category = "softmax", "along an axis"
+    formulas = ("s * (grad - sum(grad * s)) with s = softmax(a): d s_i/d a_j = s_i * (delta_ij - s_j)",)
 
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
@@ -314,7 +347,8 @@ class Softmax(Node):
 
 
 class LogSoftmax(Node):
-    formula = "d log_softmax(a)_i/da_j = delta_ij - softmax(a)_j"
+    name, category = "log_softmax", "along an axis"
+    formulas = ("grad - softmax(a) * sum(grad): d log_softmax(a)_i/d a_j = delta_ij - softmax(a)_j",)
 
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
@@ -347,7 +381,19 @@ def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 class Matmul(Node):
-    formula = "d(a@b)/da = grad @ b.T, d(a@b)/db = a.T @ grad"
+    name, notation, category, numpy = "matmul", "{0} @ {1}", "matrix product", (np.matmul,)
+    formulas = ("grad @ b.T", "a.T @ grad")  # 2-D and batched operands (.T swaps the last two axes)
+    #: (a is 1-D, b is 1-D) -> the rules that hold for those ranks.
+    formulas_by_rank: ClassVar[dict[tuple[bool, bool], tuple[str, str]]] = {
+        (True, True): ("grad * b", "grad * a"),
+        (False, True): ("outer(grad, b)", "a.T @ grad"),
+        (True, False): ("b @ grad", "outer(a, grad)"),
+    }
+
+    @classmethod
+    def formulas_for(cls, inputs: tuple[Any, ...]) -> tuple[str, ...]:
+        return cls.formulas_by_rank.get((inputs[0].ndim == 1, inputs[1].ndim == 1), cls.formulas)
+
     forward = staticmethod(np.matmul)
     vjps = (
         lambda g, out, a, b: g * b if a.ndim == 1 and b.ndim == 1 else _matmul_vjp_a(g, out, a, b),
@@ -356,13 +402,16 @@ class Matmul(Node):
 
 
 class Dot(Node):
-    formula = "d dot(a,b)/da = grad . b.T, d dot(a,b)/db = a.T . grad"
+    name, category, numpy = "dot", "matrix product", (np.dot,)
+    formulas, formulas_by_rank, formulas_for = Matmul.formulas, Matmul.formulas_by_rank, Matmul.formulas_for
     forward = staticmethod(np.dot)
     vjps = Matmul.vjps  # np.dot equals np.matmul for 1-D and 2-D operands
 
 
 class Linear(Node):
-    formula = "d(x@W+b)/dx = grad @ W.T, d/dW = x.T @ grad, d/db = grad summed over rows"
+    name, category, arguments = "linear", "matrix product", ("x", "W", "b")
+    signature = "x@W+b"
+    formulas = ("grad @ W.T", "x.T @ grad", "grad summed over rows")
     # Fused dense layer: one node instead of Matmul + Add, and the bias gradient is a
     # plain row sum instead of the general un-broadcasting path.
 
@@ -380,7 +429,9 @@ class Linear(Node):
 
 
 class SoftmaxCrossEntropy(Node):
-    formula = "d(-sum(t * log_softmax(z)))/dz = softmax(z) * sum(t) - t  (= softmax(z) - t when t sums to 1)"
+    name, category, arguments = "softmax_cross_entropy", "loss", ("z",)
+    signature = "-sum(t * log_softmax(z))"
+    formulas = ("softmax(z) * sum(t) - t  (= softmax(z) - t when t sums to 1)",)
     # Fused and stable: log-softmax via log-sum-exp, and the famous simple gradient.
 
     @staticmethod
@@ -414,7 +465,8 @@ def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.nda
 # Shape and indexing
 # ============================================================================
 class Reshape(Node):
-    formula = "reshape moves values, so the gradient is reshaped back"
+    name, category, numpy = "reshape", "shape", (np.reshape,)
+    formulas = ("grad reshaped back to a's shape",)
 
     @staticmethod
     def forward(a: np.ndarray, shape: Any) -> np.ndarray:
@@ -424,19 +476,37 @@ class Reshape(Node):
 
 
 class Transpose(Node):
-    formula = "transpose moves values, so the gradient is transposed back"
+    name, category, numpy = "transpose", "shape", (np.transpose,)
+    formulas = ("grad transposed back (the inverse permutation)",)
     forward = staticmethod(np.transpose)
     vjps = (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),)
 
 
+class SwapAxes(Node):
+    name, category, numpy = "swapaxes", "shape", (np.swapaxes,)
+    formulas = ("grad with the two axes swapped back",)
+    forward = staticmethod(np.swapaxes)
+    vjps = (lambda g, out, a, axis1, axis2: np.swapaxes(g, axis1, axis2),)
+
+
+class ExpandDims(Node):
+    name, category, numpy = "expand_dims", "shape", (np.expand_dims,)
+    formulas = ("grad reshaped back to a's shape",)
+    forward = staticmethod(np.expand_dims)
+    vjps = (lambda g, out, a, axis: g.reshape(a.shape),)
+
+
 class BroadcastTo(Node):
-    formula = "d broadcast_to(a)/da: sum the gradient over the copies"
+    name, category, numpy = "broadcast_to", "shape", (np.broadcast_to,)
+    formulas = ("grad summed over the copies",)
     forward = staticmethod(np.broadcast_to)
     vjps = (lambda g, out, a, shape: g,)  # the engine's unbroadcast sums it back
 
 
 class GetItem(Node):
-    formula = "d a[index]/da = 1 at the selected positions (repeats add up)"
+    name, notation, category = "getitem", "{0}[...]", "shape"
+    signature = "a[index]"
+    formulas = ("1 at the selected positions (repeats add up)",)
 
     @staticmethod
     def forward(a: np.ndarray, index: Any) -> np.ndarray:
@@ -446,7 +516,8 @@ class GetItem(Node):
 
 
 class ScatterAdd(Node):
-    formula = "d scatter_add(g)/dg = g[index]"
+    name, category, public, arguments = "scatter_add", "shape", False, ("g",)
+    formulas = ("grad[index]",)
 
     @staticmethod
     def forward(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -473,7 +544,9 @@ def scatter_add(values: Any, shape: tuple[int, ...], index: Any) -> Any:
 
 
 class Concatenate(Node):
-    formula = "d concatenate(a_1..a_n)/da_i = the slice of grad that came from a_i"
+    name, category, numpy, arguments = "concatenate", "join", (np.concatenate,), ("a_{n}",)
+    signature = "concatenate(a_1..a_n)"
+    formulas = ("the slice of grad that came from a_{n}",)
 
     @staticmethod
     def forward(*arrays: np.ndarray, axis: int) -> np.ndarray:
@@ -488,7 +561,9 @@ class Concatenate(Node):
 
 
 class Stack(Node):
-    formula = "d stack(a_1..a_n)/da_i = grad[i] along the new axis"
+    name, category, numpy, arguments = "stack", "join", (np.stack,), ("a_{n}",)
+    signature = "stack(a_1..a_n)"
+    formulas = ("grad[{i}] along the new axis",)
 
     @staticmethod
     def forward(*arrays: np.ndarray, axis: int) -> np.ndarray:
@@ -501,20 +576,35 @@ class Stack(Node):
 
 
 # ============================================================================
+# The op table: derived from the Node classes above, never typed again
+# ============================================================================
+#: Every op of this module, in the order written. ``ag.OPS``, the NumPy routing, the
+#: trace's labels, ``explain``'s shape rules and the tests' registry all come from it.
+OP_TABLE: tuple[type[Node], ...] = tuple(
+    value
+    for value in list(globals().values())
+    if isinstance(value, type) and issubclass(value, Node) and value is not Node
+)
+#: The differentiable public functions, one per op (``ag.OPS``).
+OPS: tuple[str, ...] = tuple(op.name for op in OP_TABLE if op.public)
+__all__ = list(OPS)
+
+
+def ops_in(category: str) -> frozenset[str]:
+    """The public names of the ops of one ``category`` (e.g. ``"elementwise"``, ``"reduction"``)."""
+    return frozenset(op.name for op in OP_TABLE if op.public and op.category == category)
+
+
+# ============================================================================
 # Public functions: one-line wrappers that turn arguments into Tensors
 # ============================================================================
-def _array(value: Any) -> Any:
-    """The NumPy data of a Tensor, anything else unchanged (for masks and constants)."""
-    return value._data if isinstance(value, Tensor) else value
-
-
 def _tensor(value: ArrayLike, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, (int, float)) and like._data.dtype.kind == "f":
+    if like is not None and isinstance(value, (int, float)) and like.dtype.kind == "f":
         # A Python number takes the other operand's float dtype: float32 stays float32.
-        return _new_tensor(np.asarray(value, like._data.dtype), None)
-    return _new_tensor(np.asarray(value), None)
+        return constant(np.asarray(value, like.dtype))
+    return constant(np.asarray(value))
 
 
 def _pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
@@ -614,7 +704,7 @@ def relu(a: ArrayLike) -> Tensor:
 def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (condition is not differentiated)."""
     a, b = _pair(a, b)
-    return apply(Where, a, b, condition=np.asarray(_array(condition), dtype=bool))
+    return apply(Where, a, b, condition=np.asarray(data_of(condition), dtype=bool))
 
 
 def clip(a: ArrayLike, low: Any = None, high: Any = None) -> Tensor:
@@ -634,7 +724,7 @@ def _bound(value: Any, like: Tensor) -> Any:
     """A clip bound as an array; a single number takes the tensor's float dtype (float32 stays float32)."""
     if value is None:
         return None
-    array = np.asarray(_array(value))
+    array = np.asarray(data_of(value))
     if array.ndim == 0 and like.dtype.kind == "f" and array.dtype.kind in "biuf":
         return array.astype(like.dtype)
     return array
@@ -760,7 +850,7 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
     from the logits with log-sum-exp, never as log(softmax), so it cannot overflow.
     """
     logits = _tensor(logits)
-    target_array = np.asarray(_array(target))
+    target_array = np.asarray(data_of(target))
     if logits.ndim < 1:
         raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
     classes = logits.shape[-1]
@@ -815,15 +905,12 @@ def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
     for axis in (axis1, axis2):
         if not -a.ndim <= axis < a.ndim:
             raise ValueError(f"swapaxes: axis {axis} is out of bounds for a tensor of shape {a.shape}")
-    axes = list(range(a.ndim))
-    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(a, tuple(axes))
+    return apply(SwapAxes, a, axis1=axis1, axis2=axis2)
 
 
 def expand_dims(a: ArrayLike, axis: int | tuple[int, ...]) -> Tensor:
     """Insert axes of length 1."""
-    a = _tensor(a)
-    return reshape(a, np.expand_dims(a.data, axis).shape)
+    return apply(ExpandDims, _tensor(a), axis=axis)
 
 
 def getitem(a: ArrayLike, index: Any) -> Tensor:
@@ -852,56 +939,3 @@ def stack(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int = 0) -> Te
     if len(tensors) == 0:
         raise ValueError("stack: needs at least one tensor")
     return apply(Stack, *[_tensor(t) for t in tensors], axis=axis)
-
-
-# ============================================================================
-# NumPy interoperability: np.exp(tensor) and friends return differentiable Tensors
-# ============================================================================
-_UFUNCS = {
-    np.add: add, np.subtract: sub, np.multiply: mul, np.divide: div, np.power: power,
-    np.negative: neg, np.exp: exp, np.log: log, np.sqrt: sqrt, np.absolute: abs,
-    np.sin: sin, np.cos: cos, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul,
-}  # fmt: skip
-
-_FUNCTIONS = {
-    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
-    np.broadcast_to: broadcast_to, np.where: where, np.concatenate: concatenate,
-    np.stack: stack, np.expand_dims: expand_dims, np.dot: dot,
-    np.clip: lambda a, a_min=None, a_max=None, *, min=None, max=None: clip(  # noqa: A002 - NumPy's names
-        a, a_min if min is None else min, a_max if max is None else max
-    ),
-}  # fmt: skip
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Route a NumPy ufunc on Tensors to the matching op; others get plain arrays."""
-    function = _UFUNCS.get(ufunc)
-    if function is not None and method == "__call__" and not kwargs:
-        return function(*inputs)
-    return getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs))
-
-
-def dispatch_function(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Route a NumPy function on Tensors to the matching op; others get plain arrays."""
-    ours = _FUNCTIONS.get(function)
-    if ours is not None:  # a keyword we do not support is an error, not a silent loss of the graph
-        try:
-            return ours(*args, **kwargs)
-        except TypeError as error:
-            if "keyword argument" not in str(error):
-                raise
-            raise TypeError(
-                f"np.{function.__name__} on a Tensor runs autograd_lite's differentiable version, which "
-                f"takes different arguments ({error}); call it on t.data for a plain array instead"
-            ) from None
-    return function(*_plain(args), **_plain(kwargs))

@@ -1,28 +1,24 @@
-"""``autograd-lite explain``: differentiate an expression typed on the command line, step by step.
+"""The expression evaluator behind ``autograd-lite explain``: parse, whitelist, budget, evaluate.
 
 The expression is parsed with :mod:`ast` and evaluated by walking a whitelist of node
 types (numbers, the bound variables, ``+ - * / ** @``, unary minus, subscripts of a bound
 tensor, calls to the public functions of autograd_lite); nothing is ever passed to
-``eval`` or ``exec``. Everything else is refused with a one-line error and exit code 2.
+``eval`` or ``exec``. Everything else is refused with :class:`RefusedError`. Memory is bounded before
+work starts: every op's result size is worked out from the shapes before it runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import keyword
 import math
 import re
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import autograd_lite as ag
-from autograd_lite.trace import BackwardTrace, trace_backward
-from autograd_lite.viz import array_on_one_line
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_VALUE_LENGTH = 20_000
@@ -373,130 +369,3 @@ def evaluate_expression(expression: str, variables: dict[str, np.ndarray]) -> ag
     if not result.requires_grad:
         raise RefusedError("the result does not depend on any variable given with --at")
     return result
-
-
-# ----- the command ------------------------------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit code 2
-        raise RefusedError(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="autograd-lite explain",
-        description="Differentiate an expression and show the backward pass step by step.",
-        epilog='example: autograd-lite explain "1/(1+exp(-x))" --at x=1.0 --html sigmoid.html',
-    )
-    parser.add_argument("expression", help="e.g. '1/(1+exp(-x))', 'sum(tanh(W @ v))'; functions of autograd_lite")
-    parser.add_argument(
-        "--at", action="append", default=[], metavar="NAME=VALUE", help="a variable: x=1.0 or 'W=[[1,2],[3,4]]'"
-    )
-    parser.add_argument("--html", metavar="PAGE", help="write the interactive step-by-step page here")
-    parser.add_argument("--svg", metavar="FILE", help="write the graph with its gradients as SVG here")
-    parser.add_argument("--dot", metavar="FILE", help="write the graph as Graphviz DOT text here (no Graphviz needed)")
-    parser.add_argument("--digits", type=int, default=4, help="significant digits in the table (default 4)")
-    return parser
-
-
-def explain(expression: str, variables: dict[str, np.ndarray]) -> tuple[ag.Tensor, BackwardTrace]:
-    """Evaluate the expression, run the traced backward pass and return (output, trace)."""
-    output = evaluate_expression(expression, variables)
-    seed = None if output.size == 1 else np.ones(output.shape, dtype=output.dtype)
-    with np.errstate(all="ignore"):  # the backward pass meets the same inf and nan as the forward
-        # The output keeps its own name (it may be a variable): the table calls it f all the same.
-        return output, trace_backward(output, seed, retain_graph=True, root_label=ROOT_LABEL)
-
-
-_VALUE_OPTIONS = ("--at", "--html", "--svg", "--dot", "--digits")
-_FLAG_OPTIONS = ("-h", "--help")
-
-
-def _is_option(token: str) -> bool:
-    """Whether argparse would take ``token`` as one of our options (long options may be abbreviated)."""
-    if token in _FLAG_OPTIONS:
-        return True
-    name = token.partition("=")[0]
-    return len(name) > 2 and name.startswith("--") and any(option.startswith(name) for option in _VALUE_OPTIONS)
-
-
-def _protect_expression(argv: list[str]) -> list[str]:
-    """Mark an expression that starts with '-' ("-x*x", "-h*x") as a positional argument.
-
-    argparse would read it as options; it skips a leading space, which the evaluation strips again.
-    """
-    protected, expecting_value = [], False
-    for token in argv:
-        if token == "--":  # everything after it is positional already
-            protected.extend(argv[len(protected) :])
-            break
-        if not expecting_value and token.startswith("-") and not _is_option(token):
-            token = " " + token
-        expecting_value = _is_option(token) and "=" not in token and token not in _FLAG_OPTIONS
-        protected.append(token)
-    return protected
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``autograd-lite explain``; returns the exit code (2 for refused input)."""
-    try:
-        argv = _protect_expression(list(sys.argv[1:] if argv is None else argv))
-        arguments = _parser().parse_args(argv)
-        if not 1 <= arguments.digits <= 17:
-            raise RefusedError(f"--digits must be between 1 and 17, got {arguments.digits}")
-        variables = dict(parse_binding(text) for text in arguments.at)
-        output, trace = explain(arguments.expression, variables)
-    except RefusedError as error:
-        print(f"autograd-lite explain: error: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as exit_request:  # --help
-        return int(exit_request.code or 0)
-    except MemoryError:
-        return _error("not enough memory for this expression; use smaller values", 2)
-    except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError, RuntimeError) as error:
-        return _error(str(error), 2)
-
-    at = ", ".join(f"{name} = {_short(value)}" for name, value in variables.items())
-    print(f"{ROOT_LABEL} = {arguments.expression.strip()}" + (f" at {at}" if at else ""))
-    if output.size != 1:
-        print(f"f has shape {output.shape}: backward starts from a gradient of ones (the gradient of sum(f))")
-    print()
-    print(trace.table(digits=arguments.digits))
-    unused = [name for name in variables if name not in trace.gradients]
-    for name in unused:
-        print(f"  d{ROOT_LABEL}/d{name} = 0 ({ROOT_LABEL} does not depend on {name})")
-    return _write_outputs(arguments, trace)
-
-
-def _error(message: str, code: int) -> int:
-    print(f"autograd-lite explain: error: {' '.join(message.split())}", file=sys.stderr)
-    return code
-
-
-def _write_outputs(arguments: argparse.Namespace, trace: BackwardTrace) -> int:
-    """Write the --dot, --svg and --html files; any failure is one line on stderr and exit code 1."""
-    try:
-        if arguments.dot:
-            Path(arguments.dot).write_text(trace.graph().source, encoding="utf-8")
-            print(f"wrote {arguments.dot}")
-        if arguments.svg:
-            Path(arguments.svg).write_bytes(trace.graph().pipe(format="svg"))
-            print(f"wrote {arguments.svg}")
-        if arguments.html:
-            if trace.steps:
-                trace.to_html(arguments.html, title=f"Backward pass of {ROOT_LABEL} = {arguments.expression.strip()}")
-                print(f"wrote {arguments.html}")
-            else:
-                print(f"not writing {arguments.html}: {ROOT_LABEL} is a variable, so there are no steps to show")
-    except MemoryError:
-        return _error("not enough memory to draw this graph", 1)
-    except Exception as error:  # Graphviz missing or failing, unwritable path, ...: one line, no traceback
-        return _error(f"{type(error).__name__}: {error}" if not str(error) else str(error), 1)
-    return 0
-
-
-def _short(value: np.ndarray) -> str:
-    return repr(float(value)) if value.ndim == 0 else array_on_one_line(value)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd_lite as ag
-from autograd_lite import viz
+from autograd_lite.teaching import viz
 from tests.strategies import arrays, expressions, floats, shapes
 
 NODE_LINE = re.compile(r"^\s*(\w+) \[(.*)\]$", re.MULTILINE)

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 
 import autograd_lite as ag
-from autograd_lite import cli, explain
+from autograd_lite import cli
+from autograd_lite.teaching import explain
 from tests.strategies import expressions, floats
 
 
@@ -266,7 +267,7 @@ def test_the_element_budget_allows_what_fits(capsys) -> None:
 
 
 def viz_number(value: float) -> str:
-    from autograd_lite.viz import format_number
+    from autograd_lite.teaching.viz import format_number
 
     return format_number(value)
 

@@ -10,7 +10,6 @@ tensor receives gradients from several consumers. Printing the trace gives a tab
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import Node, Tensor, no_grad, run_backward, unbroadcast
-from autograd_lite.viz import (
+from autograd_lite.teaching.stepper import stepper_page
+from autograd_lite.teaching.viz import (
     MAX_DRAWN_INPUTS,
     MAX_DRAWN_OPS,
     GraphLayout,
@@ -28,24 +28,9 @@ from autograd_lite.viz import (
     build_graph,
     format_array,
     layout_graph,
-    op_key,
     svg_text,
 )
 
-#: Ops whose output element i depends only on element i of each input: their local
-#: derivative is a number per element (the Jacobian is diagonal).
-ELEMENTWISE_OPS = frozenset(
-    {
-        "Add", "Sub", "Mul", "Div", "Neg", "Power", "Exp", "Log", "Sqrt", "Abs", "Sin", "Cos",
-        "Sigmoid", "Tanh", "Relu", "Maximum", "Minimum", "Where", "Clip", "Cast",
-    }
-)  # fmt: skip
-
-_INFIX = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Power": "**", "Matmul": "@"}
-_FUNCTION_NAMES = {
-    "LogSumExp": "logsumexp", "LogSoftmax": "log_softmax", "BroadcastTo": "broadcast_to",
-    "SoftmaxCrossEntropy": "softmax_cross_entropy", "ScatterAdd": "scatter_add", "Cast": "astype",
-}  # fmt: skip
 #: Tables longer than this print the first and last steps only (``table(max_steps=None)`` prints all).
 MAX_PRINTED_STEPS = 40
 #: A step with more inputs than this prints rows for the first ones only (``table(max_inputs=None)``: all).
@@ -290,7 +275,7 @@ class BackwardTrace:
 
     def to_html(self, path: str | Path | None = None, title: str | None = None, max_ops: int = MAX_DRAWN_OPS) -> str:
         """One self-contained HTML page stepping through the trace; written to ``path`` if given."""
-        page = _stepper_page(self, title or f"Backward pass of {self.root_label}", max_ops)
+        page = stepper_page(self, title or f"Backward pass of {self.root_label}", max_ops)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
@@ -331,21 +316,12 @@ class _Frames(Sequence):
 
 
 # ----- recording --------------------------------------------------------------------
-def _split_formula(formula: str, count: int) -> list[str]:
-    """One formula per input when the op's formula lists them separated by ', d...'."""
-    parts = re.split(r", (?=d[\s(/])", formula)
-    return parts if len(parts) == count else [formula] * count
-
-
 def _expression(node: Node, output_label: str, input_labels: Sequence[str]) -> str:
-    op = node.op
-    if op in _INFIX and len(input_labels) == 2:
-        return f"{output_label} = {input_labels[0]} {_INFIX[op]} {input_labels[1]}"
-    if op == "Neg":
-        return f"{output_label} = -{input_labels[0]}"
-    if op == "GetItem":
-        return f"{output_label} = {input_labels[0]}[...]"
-    name = _FUNCTION_NAMES.get(op) or re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower()
+    """What the step computes, written as the op's notation (``v4 = 1 / v3``) or as a call with its parameters."""
+    op = type(node)
+    if op.notation and op.notation.count("{") == len(input_labels):
+        return f"{output_label} = {op.notation.format(*input_labels)}"
+    name = op.name or re.sub(r"(?<!^)(?=[A-Z])", "_", op.__name__).lower()  # a custom op: its class name
     arguments = list(input_labels)
     for key, value in node.params.items():
         if value is None or value is False or isinstance(value, np.ndarray):
@@ -362,7 +338,7 @@ def _local_derivative(node: Node, index: int, output: Tensor) -> np.ndarray | No
     output's shape, or any op with a single output value (then it is the full Jacobian).
     """
     tensor = node.inputs[index]
-    elementwise = node.op in ELEMENTWISE_OPS and tensor.shape == output.shape
+    elementwise = type(node).category == "elementwise" and tensor.shape == output.shape
     if not elementwise and output.size != 1:
         return None
     try:
@@ -375,13 +351,57 @@ def _local_derivative(node: Node, index: int, output: Tensor) -> np.ndarray | No
         return None
 
 
-def _input_gradient(node: Node, index: int, output: Tensor, upstream: Any) -> np.ndarray:
-    """The gradient input ``index`` gets from ``node``: its vjp, summed to the input's shape and dtype."""
-    tensor = node.inputs[index]
-    with no_grad():
-        values = tuple(t.data for t in node.inputs)
-        gradient = np.asarray(type(node).vjp(index, upstream, output.data, values, node.params))
-        return np.asarray(unbroadcast(gradient, tensor.shape), dtype=tensor.dtype)
+class _Recorder:
+    """The step hook: turns what the engine reports at each Node into a :class:`BackwardStep`."""
+
+    def __init__(self, layout: GraphLayout) -> None:
+        self.layout = layout
+        self.position_of = {id(node): position for position, (node, _) in enumerate(layout.ops)}
+        self.steps: list[BackwardStep] = []
+        self.totals: dict[int, tuple[np.ndarray, int]] = {}  # id(tensor) -> (running sum, contributions)
+
+    def __call__(self, node: Node, result: Tensor, upstream: Any, input_grads: list[Any]) -> None:
+        labels = tuple(self.layout.label(t) for t in node.inputs)
+        sent = tuple(
+            self._sent(node, index, labels[index], result, gradient)
+            for index, gradient in enumerate(input_grads)
+            if gradient is not None
+        )
+        output_label = self.layout.label(result)
+        self.steps.append(
+            BackwardStep(
+                index=len(self.steps),
+                position=self.position_of[id(node)],
+                node=node,
+                output=result,
+                output_label=output_label,
+                input_labels=labels,
+                expression=_expression(node, output_label, labels),
+                upstream=np.array(upstream),  # the engine's buffers are valid during the call only: copy
+                sent=sent,
+                inputs=node.inputs,
+            )
+        )
+
+    def _sent(self, node: Node, index: int, label: str, result: Tensor, gradient: Any) -> GradientSent:
+        tensor = node.inputs[index]
+        gradient = np.array(gradient)
+        previous = self.totals.get(id(tensor))
+        # np.asarray: two 0-d arrays add up to a NumPy scalar, and every total is an array
+        total = gradient if previous is None else np.asarray(previous[0] + gradient)
+        count = 1 if previous is None else previous[1] + 1
+        self.totals[id(tensor)] = (total, count)
+        return GradientSent(
+            input_index=index,
+            tensor=tensor,
+            label=label,
+            formula=type(node).input_formula(index, node.inputs),
+            local_derivative=_local_derivative(node, index, result),
+            gradient=gradient,
+            total=total,
+            previous_total=None if previous is None else previous[0],
+            contributions=count,
+        )
 
 
 def trace_backward(
@@ -393,66 +413,13 @@ def trace_backward(
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"trace_backward: expected an autograd_lite Tensor, got {type(output).__name__}")
-    layout = layout_graph(output, root_label)
-    position_of = {id(node): position for position, (node, _) in enumerate(layout.ops)}
-    steps: list[BackwardStep] = []
-    totals: dict[int, tuple[np.ndarray, int]] = {}
-
-    def record(node: Node, result: Tensor, upstream: Any, input_grads: list[Any]) -> None:
-        # The engine reuses and adds into its buffers later, so keep copies of what it had now.
-        labels = tuple(layout.label(t) for t in node.inputs)
-        formulas = _split_formula(node.formula, len(node.inputs))
-        repeated = len({id(t) for t in node.inputs}) < len(node.inputs)
-        sent = []
-        for index, (tensor, gradient) in enumerate(zip(node.inputs, input_grads)):
-            if gradient is None:
-                continue
-            if repeated and sum(t is tensor for t in node.inputs) > 1:
-                # When one tensor is several inputs of a Node (a + a), the engine adds the later
-                # gradients into the first one's buffer in place before this hook runs, so take
-                # each input's share again from the op's own vjp rule, exactly as the engine does.
-                gradient = _input_gradient(node, index, result, upstream)
-            gradient = np.array(gradient)
-            previous = totals.get(id(tensor))
-            # np.asarray: two 0-d arrays add up to a NumPy scalar, and every total is an array
-            total = gradient if previous is None else np.asarray(previous[0] + gradient)
-            count = 1 if previous is None else previous[1] + 1
-            totals[id(tensor)] = (total, count)
-            sent.append(
-                GradientSent(
-                    index,
-                    tensor,
-                    labels[index],
-                    formulas[index],
-                    _local_derivative(node, index, result),
-                    gradient,
-                    total,
-                    None if previous is None else previous[0],
-                    count,
-                )
-            )
-        output_label = layout.label(result)
-        steps.append(
-            BackwardStep(
-                len(steps),
-                position_of[id(node)],
-                node,
-                result,
-                output_label,
-                labels,
-                _expression(node, output_label, labels),
-                np.array(upstream),
-                tuple(sent),
-                node.inputs,
-            )
-        )
-
-    run_backward(output, grad, retain_graph=retain_graph, on_step=record)
+    recorder = _Recorder(layout_graph(output, root_label))
+    run_backward(output, grad, retain_graph=retain_graph, on_step=recorder)
     if grad is None:
         seed = np.ones(output.shape, dtype=output.dtype)
     else:
         seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
-    return BackwardTrace(output, layout, seed, steps, root_label)
+    return BackwardTrace(output, recorder.layout, seed, recorder.steps, root_label)
 
 
 # ----- text helpers -------------------------------------------------------------------
@@ -482,135 +449,3 @@ def _render_table(header: list[str], rows: list[list[str]], width: int = 40) -> 
             continue
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return "\n".join(lines)
-
-
-# ----- the HTML stepper -------------------------------------------------------------
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1em; color: #212121; }
-header { display: flex; align-items: center; gap: 1em; flex-wrap: wrap; }
-h1 { font-size: 1.3em; margin: 0; }
-button { font-size: 1em; padding: 0.3em 0.9em; }
-main { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; margin-top: 1em; }
-#graph { overflow: auto; max-width: 100%; border: 1px solid #cfd8dc; }
-#step-text { background: #fafafa; border: 1px solid #cfd8dc; padding: 0.8em; min-width: 24em; white-space: pre; }
-#graph g.node.current ellipse, #graph g.node.current polygon { fill: #ff8a65; stroke: #c62828; stroke-width: 3px; }
-#graph g.node.done ellipse { fill: #d7ccc8; }
-#graph g.node.received polygon, #graph g.node.received path { stroke: #2e7d32; stroke-width: 2px; }
-#note { color: #6d4c41; }
-"""
-
-_SCRIPT = """
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("trace-data").textContent);
-  var position = 0;
-  function byId(key) { return document.getElementById(key); }
-  function gradLine(key) {
-    var node = byId(key);
-    if (!node) { return null; }
-    var texts = node.getElementsByTagName("text");
-    return texts.length ? texts[texts.length - 1] : null;
-  }
-  function show(index) {
-    position = Math.max(0, Math.min(data.steps.length - 1, index));
-    var known = {};
-    var received = {};
-    Object.keys(data.seed).forEach(function (key) { known[key] = data.seed[key]; });
-    for (var i = 0; i <= position; i++) {
-      var grads = data.steps[i].grads;
-      Object.keys(grads).forEach(function (key) {
-        known[key] = grads[key];
-        if (i === position) { received[key] = true; }
-      });
-    }
-    data.gradient_keys.forEach(function (key) {
-      var line = gradLine(key);
-      if (line) { line.textContent = "grad " + (known[key] === undefined ? "?" : known[key]); }
-      var node = byId(key);
-      if (node) { node.classList.toggle("received", received[key] === true); }
-    });
-    data.steps.forEach(function (step, i) {
-      var node = byId(step.node);
-      if (node) {
-        node.classList.toggle("current", i === position);
-        node.classList.toggle("done", i < position);
-      }
-    });
-    var step = data.steps[position];
-    var shown = byId(step.node);
-    if (shown && shown.scrollIntoView) { shown.scrollIntoView({block: "nearest", inline: "center"}); }
-    byId("step-text").textContent = step.text;
-    byId("counter").textContent = "Step " + (position + 1) + " of " + data.steps.length;
-    byId("note").textContent = byId(step.node) ? "" : "(this op is outside the drawn part of the graph)";
-    byId("previous").disabled = position === 0;
-    byId("next").disabled = position === data.steps.length - 1;
-  }
-  byId("previous").addEventListener("click", function () { show(position - 1); });
-  byId("next").addEventListener("click", function () { show(position + 1); });
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowRight" || event.key === "ArrowDown") { show(position + 1); event.preventDefault(); }
-    if (event.key === "ArrowLeft" || event.key === "ArrowUp") { show(position - 1); event.preventDefault(); }
-  });
-  show(0);
-})();
-"""
-
-
-def _stepper_page(trace: BackwardTrace, title: str, max_ops: int) -> str:
-    if not trace.steps:
-        raise ValueError("to_html: the trace has no steps (the output is a leaf), so there is nothing to step through")
-    layout = trace.layout
-    # One drawing with every gradient at its final value sizes the boxes; the script then
-    # rewrites each box's last line (its gradient) for the step shown.
-    final = trace.grads_after(len(trace.steps) - 1)
-    graph = build_graph(layout, grads=final, grad_placeholders=True, max_ops=max_ops)
-    svg = svg_text(graph)
-    root_key = layout.entry(trace.output).key
-    drawn = set(re.findall(r'<g id="(t\d+)" class="node"', svg))  # boxes left out of a wide graph need no data
-    data = {
-        "seed": {root_key: format_array(trace.seed)},
-        "gradient_keys": [
-            entry.key for entry in layout.tensors.values() if entry.tensor.requires_grad and entry.key in drawn
-        ],
-        "steps": [
-            {
-                "node": op_key(step.position),
-                "op": step.op,
-                "text": step.describe(trace.root_label),
-                "grads": {
-                    layout.entry(item.tensor).key: format_array(item.total)
-                    for item in step.sent
-                    if layout.entry(item.tensor).key in drawn
-                },
-            }
-            for step in trace.steps
-        ],
-    }
-    # "<" escaped so no string in the data can close the script element.
-    payload = json.dumps(data).replace("<", "\\u003c")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>{html.escape(title)}</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-<header>
-<h1>{html.escape(title)}</h1>
-<button id="previous" type="button">&larr; Previous</button>
-<span id="counter"></span>
-<button id="next" type="button">Next &rarr;</button>
-<span>(or use the arrow keys)</span>
-</header>
-<main>
-<div id="graph">{svg}</div>
-<aside><pre id="step-text"></pre><p id="note"></p></aside>
-</main>
-<script id="trace-data" type="application/json">{payload}</script>
-<script>{_SCRIPT}</script>
-</body>
-</html>
-"""
