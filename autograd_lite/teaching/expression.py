@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
+from autograd_lite.ops import ops_in
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_VALUE_LENGTH = 20_000
@@ -105,9 +106,10 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.MatMult: ag.matmul,
 }
 _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
-_BROADCASTING = {"add", "sub", "mul", "div", "power", "maximum", "minimum", "where"}
-_MATRIX_PRODUCTS = {"matmul", "dot", "linear"}
-_REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp"}
+# How an op's result size follows from its inputs' shapes, by the op table's categories.
+_BROADCASTING = ops_in("elementwise")
+_MATRIX_PRODUCTS = ops_in("matrix product")
+_REDUCTIONS = ops_in("reduction")
 
 
 def _parse(text: str, what: str) -> ast.Expression:
@@ -199,11 +201,11 @@ def result_elements(function: str, arguments: list[Any], keywords: dict[str, Any
     """
     shapes = [_shape_of(value) for value in arguments if not isinstance(value, (list, tuple))]
     try:
-        if function in _BROADCASTING:
-            shape = np.broadcast_shapes(*shapes)
-        elif function == "clip":  # a, low and high broadcast together, given by position or keyword
+        if function == "clip":  # a, low and high broadcast together, given by position or keyword
             bounds = [_shape_of(keywords[name]) for name in ("low", "high") if keywords.get(name) is not None]
             shape = np.broadcast_shapes(*shapes, *bounds)
+        elif function in _BROADCASTING:
+            shape = np.broadcast_shapes(*shapes)
         elif function in _MATRIX_PRODUCTS and len(shapes) >= 2:
             shape = _matmul_shape(shapes[0], shapes[1])
             if function == "linear" and len(shapes) > 2:

@@ -267,6 +267,14 @@ def _window(count: int, focus: int | None, limit: int) -> range:
     return range(start, start + limit)
 
 
+_TENSOR_STYLES = {
+    "parameter": PARAMETER_STYLE,
+    "constant": CONSTANT_STYLE,
+    "intermediate": INTERMEDIATE_STYLE,
+    "output": OUTPUT_STYLE,
+}
+
+
 def build_graph(
     layout: GraphLayout,
     show_values: bool = True,
@@ -290,62 +298,75 @@ def build_graph(
     graph = _graph_class()(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize="10")
+    drawing = _Drawing(graph, layout, _window(len(layout.ops), current, max_ops), show_values, show_grads, digits)
+    drawing.grads, drawing.grad_placeholders = grads, grad_placeholders
     done = set(done)
-    window = _window(len(layout.ops), current, max_ops)
-    drawn_tensors: set[int] = set()
-    cut_inputs: list[str] = []  # tensors whose producer is outside the window
+    for position in drawing.window:
+        drawing.op(position, current=position == current, done=position in done, max_inputs=max_inputs)
+    if not layout.ops:
+        drawing.tensor(next(iter(layout.tensors.values())).tensor)
+    drawing.notes_for_ops_left_out()
+    return graph
 
-    def draw_tensor(tensor: Tensor) -> str:
-        entry = layout.entry(tensor)
-        if id(tensor) not in drawn_tensors:
-            drawn_tensors.add(id(tensor))
-            grad = grads.get(id(tensor)) if grads is not None else tensor.grad
-            placeholder = grad_placeholders and tensor.requires_grad
-            style = {
-                "parameter": PARAMETER_STYLE,
-                "constant": CONSTANT_STYLE,
-                "intermediate": INTERMEDIATE_STYLE,
-                "output": OUTPUT_STYLE,
-            }[entry.kind]
-            label = tensor_label(entry, show_values, show_grads, grad, placeholder, digits)
-            graph.node(entry.key, label=label, id=entry.key, **style)
-            if entry.producer is not None and entry.producer not in window:
-                cut_inputs.append(entry.key)
+
+class _Drawing:
+    """One graph being drawn: each tensor box once, the ops of the window, notes for what is left out."""
+
+    def __init__(
+        self, graph: Any, layout: GraphLayout, window: range, show_values: bool, show_grads: bool, digits: int
+    ) -> None:
+        self.graph, self.layout, self.window = graph, layout, window
+        self.show_values, self.show_grads, self.digits = show_values, show_grads, digits
+        self.grads: dict[int, Any] | None = None
+        self.grad_placeholders = False
+        self.drawn: set[int] = set()
+        self.cut_inputs: list[str] = []  # tensors whose producer is outside the window
+
+    def tensor(self, tensor: Tensor) -> str:
+        """The tensor's box (drawn on first use); returns its key."""
+        entry = self.layout.entry(tensor)
+        if id(tensor) not in self.drawn:
+            self.drawn.add(id(tensor))
+            grad = self.grads.get(id(tensor)) if self.grads is not None else tensor.grad
+            placeholder = self.grad_placeholders and tensor.requires_grad
+            label = tensor_label(entry, self.show_values, self.show_grads, grad, placeholder, self.digits)
+            self.graph.node(entry.key, label=label, id=entry.key, **_TENSOR_STYLES[entry.kind])
+            if entry.producer is not None and entry.producer not in self.window:
+                self.cut_inputs.append(entry.key)
         return entry.key
 
-    for position in window:
-        node, result = layout.ops[position]
+    def op(self, position: int, current: bool, done: bool, max_inputs: int) -> None:
+        """The op's ellipse with its formula as tooltip, edges from its inputs (a, b, ...) and to its result."""
+        node, result = self.layout.ops[position]
         key = op_key(position)
-        style = dict(OP_STYLE)
-        if position == current:
-            style.update(CURRENT_OP_STYLE)
-        elif position in done:
-            style.update(DONE_OP_STYLE)
-        graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
-        inputs = layout.inputs_of(node)
+        style = {**OP_STYLE, **(CURRENT_OP_STYLE if current else DONE_OP_STYLE if done else {})}
+        self.graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
+        inputs = self.layout.inputs_of(node)
         for index, tensor in enumerate(inputs[:max_inputs]):
             edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(inputs) > 1 and index < 26 else None
             attributes = {"label": edge_label} if edge_label else {}
-            if position == current:
+            if current:
                 attributes.update(color="#c62828", penwidth="2")
-            graph.edge(draw_tensor(tensor), key, **attributes)
+            self.graph.edge(self.tensor(tensor), key, **attributes)
         if len(inputs) > max_inputs:  # thousands of boxes make dot take minutes and say nothing more
             more = f"{key}_more"
-            graph.node(more, label=f"... {len(inputs) - max_inputs:,} more inputs not drawn", shape="note", id=more)
-            graph.edge(more, key, style="dashed")
-        graph.edge(key, draw_tensor(result))
-    if not layout.ops:
-        draw_tensor(next(iter(layout.tensors.values())).tensor)
-    if window.start > 0:
-        graph.node("earlier", label=f"... {window.start:,} earlier ops not drawn", shape="note", id="earlier")
-        for key in cut_inputs:
-            graph.edge("earlier", key, style="dashed")
-    later = len(layout.ops) - window.stop
-    if later > 0:
-        graph.node("later", label=f"... {later:,} later ops not drawn", shape="note", id="later")
-        last_result = layout.ops[window.stop - 1][1]
-        graph.edge(draw_tensor(last_result), "later", style="dashed")
-    return graph
+            label = f"... {len(inputs) - max_inputs:,} more inputs not drawn"
+            self.graph.node(more, label=label, shape="note", id=more)
+            self.graph.edge(more, key, style="dashed")
+        self.graph.edge(key, self.tensor(result))
+
+    def notes_for_ops_left_out(self) -> None:
+        """'... N earlier/later ops not drawn' boxes beside a window that does not hold every op."""
+        if self.window.start > 0:
+            label = f"... {self.window.start:,} earlier ops not drawn"
+            self.graph.node("earlier", label=label, shape="note", id="earlier")
+            for key in self.cut_inputs:
+                self.graph.edge("earlier", key, style="dashed")
+        later = len(self.layout.ops) - self.window.stop
+        if later > 0:
+            self.graph.node("later", label=f"... {later:,} later ops not drawn", shape="note", id="later")
+            last_result = self.layout.ops[self.window.stop - 1][1]
+            self.graph.edge(self.tensor(last_result), "later", style="dashed")
 
 
 def draw_graph(
