@@ -6,6 +6,7 @@ Every loss takes ``reduction``: "mean" (the default, except sum_squared_error's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,22 +14,22 @@ import numpy as np
 import autograd_lite as ag
 from nn.module import Module
 
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduce(values: ag.Tensor, reduction: str, loss: str) -> ag.Tensor:
-    if reduction == "mean":
-        return values.mean()
-    if reduction == "sum":
-        return values.sum()
-    if reduction == "none":
-        return values
-    raise ValueError(f"{loss}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
+#: How each ``reduction`` turns the per-element (or per-row) losses into the result.
+REDUCTIONS: dict[str, Callable[[ag.Tensor], ag.Tensor]] = {
+    "mean": lambda values: values.mean(),
+    "sum": lambda values: values.sum(),
+    "none": lambda values: values,
+}
 
 
 def _check_reduction(reduction: str, loss: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{loss}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
+
+
+def _reduce(values: ag.Tensor, reduction: str) -> ag.Tensor:
+    """Apply a reduction already checked by :func:`_check_reduction` (every loss checks before computing)."""
+    return REDUCTIONS[reduction](values)
 
 
 def _as_tensor(value: Any, loss: str, what: str) -> ag.Tensor:
@@ -78,18 +79,18 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> ag.Tensor
     """Mean squared error: mean((prediction - target)²)."""
     _check_reduction(reduction, "mse_loss")
     difference = _difference(prediction, target, "mse_loss")
-    return _reduce(difference * difference, reduction, "mse_loss")
+    return _reduce(difference * difference, reduction)
 
 
 def sum_squared_error(prediction: Any, target: Any, reduction: str = "sum") -> ag.Tensor:
     """The textbook ½Σ(prediction - target)²; its gradient is simply (prediction - target)."""
     _check_reduction(reduction, "sum_squared_error")
     difference = _difference(prediction, target, "sum_squared_error")
-    return _reduce(0.5 * (difference * difference), reduction, "sum_squared_error")
+    return _reduce(0.5 * (difference * difference), reduction)
 
 
 def _class_target(logits: ag.Tensor, target: Any, loss: str) -> np.ndarray:
-    """Validate integer labels (shape logits.shape[:-1]) or probability rows (shape logits.shape)."""
+    """Validate integer labels (shape logits.shape[:-1]) or probability rows (shape logits.shape), saying what to do."""
     target = _constant(target)
     classes = logits.shape[-1]
     if target.dtype.kind in "iu":
@@ -119,9 +120,14 @@ def _class_target(logits: ag.Tensor, target: Any, loss: str) -> np.ndarray:
             f"{loss}: float target has shape {target.shape} but logits have shape {logits.shape}; probability "
             f"targets must have the logits' shape{hint}"
         )
-    if np.any(target < 0):
-        raise ValueError(f"{loss}: probability targets must be >= 0, found {target.min()}")
+    _check_probabilities(target, loss)
     return target.astype(logits.dtype, copy=False)
+
+
+def _check_probabilities(target: np.ndarray, loss: str) -> None:
+    """The rule ag.softmax_cross_entropy leaves to its callers: probability targets are not negative."""
+    if target.dtype.kind == "f" and np.any(target < 0):
+        raise ValueError(f"{loss}: probability targets must be >= 0, found {target.min()}")
 
 
 def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
@@ -129,10 +135,17 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
 
     Never computes softmax and then log, so large logits cannot overflow or give log(0).
     """
-    _check_reduction(reduction, "softmax_cross_entropy")
-    logits = _as_tensor(logits, "softmax_cross_entropy", "logits")
-    target = _class_target(logits, target, "softmax_cross_entropy")
-    return _reduce(ag.softmax_cross_entropy(logits, target), reduction, "softmax_cross_entropy")
+    loss = "softmax_cross_entropy"
+    _check_reduction(reduction, loss)
+    logits = _as_tensor(logits, loss, "logits")
+    target = _constant(target)
+    try:
+        per_row = ag.softmax_cross_entropy(logits, target)  # the op validates the labels or probability rows
+    except ValueError:
+        _class_target(logits, target, loss)  # the op refused: raise nn's diagnosis, with its hints
+        raise
+    _check_probabilities(target, loss)
+    return _reduce(per_row, reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> ag.Tensor:
@@ -153,7 +166,7 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
         raise ValueError(f"{loss}: targets must lie in [0, 1], found values from {target.min()} to {target.max()}")
     target = target.astype(logits.dtype)
     softplus = ag.logsumexp(ag.stack([ag.Tensor(np.zeros(logits.shape, logits.dtype)), logits]), axis=0)
-    return _reduce(softplus - logits * target, reduction, loss)
+    return _reduce(softplus - logits * target, reduction)
 
 
 def cross_entropy(probabilities: Any, target: Any, eps: float = 1e-7, reduction: str = "mean") -> ag.Tensor:
@@ -177,7 +190,7 @@ def cross_entropy(probabilities: Any, target: Any, eps: float = 1e-7, reduction:
         np.put_along_axis(one_hot, target[..., None], 1, axis=-1)
         target = one_hot
     per_row = -(ag.log(ag.clip(probabilities, eps, 1.0)) * target).sum(axis=-1)
-    return _reduce(per_row, reduction, loss)
+    return _reduce(per_row, reduction)
 
 
 class _Loss(Module):
