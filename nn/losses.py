@@ -169,6 +169,11 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     return _reduce(softplus - logits * target, reduction)
 
 
+# A loss whose outputs are not probabilities says where class 1 begins for a single output; fit's
+# "accuracy" reads it (nn.accuracy's default threshold, 0.5, fits probabilities).
+binary_cross_entropy_with_logits.accuracy_threshold = 0.0  # logits: class 1 where z > 0
+
+
 def cross_entropy(probabilities: Any, target: Any, eps: float = 1e-7, reduction: str = "mean") -> ag.Tensor:
     """-Σ target · log(probabilities) per row, for outputs that already went through softmax.
 
@@ -202,6 +207,11 @@ class _Loss(Module):
 
     def forward(self, prediction: Any, target: Any) -> ag.Tensor:
         return type(self).function(prediction, target, reduction=self.reduction)
+
+    @property
+    def accuracy_threshold(self) -> float | None:
+        """The loss function's ``accuracy_threshold`` (None: the outputs are probabilities, 0.5 fits)."""
+        return getattr(type(self).function, "accuracy_threshold", None)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,7 +11,6 @@ import numpy as np
 
 import autograd_lite as ag
 from nn.data import batch_count, batches
-from nn.losses import BinaryCrossEntropyWithLogits, binary_cross_entropy_with_logits
 from nn.metrics import accuracy
 from nn.module import Module
 from nn.optim import Optimizer
@@ -77,13 +77,13 @@ class History:
 
 
 def _metric_functions(metrics: Sequence[str | Metric], loss: Any) -> dict[str, Metric]:
-    # A single-output model trained with BCE-with-logits outputs logits: class 1 means logit > 0.
-    logits_loss = loss is binary_cross_entropy_with_logits or isinstance(loss, BinaryCrossEntropyWithLogits)
-    threshold = 0.0 if logits_loss else 0.5
+    # The loss knows what its outputs are: one on logits (binary_cross_entropy_with_logits) says where
+    # class 1 begins with an ``accuracy_threshold``; without one, nn.accuracy's default fits probabilities.
+    threshold = getattr(loss, "accuracy_threshold", None)
     functions: dict[str, Metric] = {}
     for metric in metrics:
         if metric == "accuracy":
-            functions["accuracy"] = lambda outputs, target: accuracy(outputs, target, threshold=threshold)
+            functions["accuracy"] = accuracy if threshold is None else functools.partial(accuracy, threshold=threshold)
         elif callable(metric):
             functions[getattr(metric, "__name__", type(metric).__name__)] = metric
         else:

@@ -40,6 +40,24 @@ def test_xor_2_4_1_with_adam_and_logits() -> None:
     assert nn.accuracy(nn.predict(model, XOR_INPUTS), XOR_TARGETS, threshold=0.0) == 1.0
 
 
+def test_a_loss_says_which_accuracy_threshold_fits_its_outputs() -> None:
+    assert nn.binary_cross_entropy_with_logits.accuracy_threshold == 0.0  # logits
+    assert nn.BinaryCrossEntropyWithLogits().accuracy_threshold == 0.0
+    assert nn.MSELoss().accuracy_threshold is None  # none declared: nn.accuracy's default for probabilities
+
+
+def test_fit_scores_accuracy_with_the_threshold_the_loss_declares() -> None:
+    def loss(outputs: ag.Tensor, target: np.ndarray) -> ag.Tensor:
+        return nn.mse_loss(outputs, target)
+
+    loss.accuracy_threshold = 10.0  # far above every output: every prediction is class 0
+    model = nn.MLP([2, 1], rng=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.0)
+    history = nn.fit(model, loss, optimizer, XOR_INPUTS, XOR_TARGETS, batch_size=4, metrics=["accuracy"],
+                     progress=False)  # fmt: skip
+    assert history["accuracy"] == [0.5]  # the two XOR targets that are 0
+
+
 def test_deep_relu_regressor_fits_sine() -> None:
     x = np.linspace(0, 2 * np.pi, 200).reshape(-1, 1)
     y = np.sin(x)
