@@ -6,6 +6,7 @@ the op's valid domain. ``test_every_op_has_a_property_test`` makes a missing ent
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +27,7 @@ from strategies import (
 )
 
 import autograd_lite as ag
+from autograd_lite import numpy_routing, ops
 
 
 class Case(NamedTuple):
@@ -250,6 +252,59 @@ def weighted_sum(function: Any) -> Any:
 
 def test_every_op_has_a_property_test() -> None:
     assert set(ag.OPS) == set(OP_CASES), f"ops without a property test: {set(ag.OPS) - set(OP_CASES)}"
+
+
+def test_every_public_function_of_the_op_module_is_an_op_of_the_table() -> None:
+    defined = {
+        name
+        for name, value in vars(ops).items()
+        if inspect.isfunction(value) and value.__module__ == ops.__name__ and not name.startswith("_")
+    }
+    internal = {op.name for op in ag.OP_TABLE if not op.public}  # ops backward uses, not exported
+    assert defined == set(ag.OPS) | internal | {"ops_in"}, f"functions without a Node: {defined - set(ag.OPS)}"
+    assert len(set(ag.OPS)) == len(ag.OPS)
+
+
+@pytest.mark.parametrize("op", ag.OP_TABLE, ids=lambda op: op.__name__)
+def test_op_table_entry_holds_every_fact(op: type[ag.Node]) -> None:
+    assert op.name and op.category and op.formulas and op.formula, f"{op.__name__} misses a fact"
+    function = getattr(ag if op.public else ops, op.name)
+    assert callable(function) and function.__doc__
+    assert (op.name in ag.__all__) == op.public
+    variadic = "{n}" in op.arguments[0]
+    if variadic:  # one rule for any number of inputs
+        assert len(op.formulas) == 1 and not op.vjps
+    else:  # one rule per input, written beside its vjp
+        assert len(op.formulas) == len(op.vjps) <= len(op.arguments)
+    for index in range(1 if variadic else len(op.formulas)):
+        assert op.input_formula(index) in op.formula or variadic
+    for numpy_function in op.numpy:
+        table = numpy_routing.UFUNCS if isinstance(numpy_function, np.ufunc) else numpy_routing.FUNCTIONS
+        assert table[numpy_function] in (function, getattr(op, "from_numpy", None))
+
+
+def T(m: np.ndarray) -> np.ndarray:  # the rules' .T: the last two axes swapped
+    return np.swapaxes(m, -1, -2)
+
+
+MATMUL_RULES = [  # operand shapes, then each input's rule as shown and as NumPy of (grad, a, b)
+    ((2, 3), (3, 4), ("grad @ b.T", lambda g, a, b: g @ T(b)), ("a.T @ grad", lambda g, a, b: T(a) @ g)),
+    ((2, 3), (3,), ("outer(grad, b)", lambda g, a, b: np.outer(g, b)), ("a.T @ grad", lambda g, a, b: T(a) @ g)),
+    ((3,), (3, 4), ("b @ grad", lambda g, a, b: b @ g), ("outer(a, grad)", lambda g, a, b: np.outer(a, g))),
+    ((3,), (3,), ("grad * b", lambda g, a, b: g * b), ("grad * a", lambda g, a, b: g * a)),
+]
+
+
+@pytest.mark.parametrize(("a_shape", "b_shape", "rule_a", "rule_b"), MATMUL_RULES)
+def test_matmul_shows_the_rule_that_holds_for_the_ranks_at_hand(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...], rule_a: Any, rule_b: Any
+) -> None:
+    a, b = np.random.default_rng(0).normal(size=a_shape), np.random.default_rng(1).normal(size=b_shape)
+    g = np.random.default_rng(2).normal(size=np.matmul(a, b).shape)
+    for op in (ops.Matmul, ops.Dot):
+        for index, (shown, numpy_rule) in enumerate((rule_a, rule_b)):
+            assert op.input_formula(index, (a, b)).endswith(f"= {shown}")
+            np.testing.assert_allclose(op.vjp(index, g, None, (a, b), {}), numpy_rule(g, a, b))
 
 
 @pytest.mark.parametrize("name", sorted(OP_CASES))

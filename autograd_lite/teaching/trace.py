@@ -178,34 +178,7 @@ class BackwardTrace:
             if skipped and step.index == len(self.steps) - len(shown) // 2:
                 rows.append(["...", f"{skipped:,} steps not shown: trace.table(max_steps=None) prints all"])
             printed = step.sent if max_inputs is None else step.sent[:max_inputs]
-            for number, item in enumerate(printed):
-                first = number == 0
-                local = (
-                    "-"
-                    if item.local_derivative is None
-                    else format_array(item.local_derivative, digits, statistics=False)
-                )
-                total = format_array(item.total, digits)
-                if item.previous_total is not None:
-                    total = (
-                        f"{format_array(item.previous_total, digits)} + {format_array(item.gradient, digits)} = {total}"
-                    )
-                rows.append(
-                    [
-                        str(step.index + 1) if first else "",
-                        step.op if first else "",
-                        step.expression if first else "",
-                        format_array(step.output.data, digits, statistics=False) if first else "",
-                        format_array(step.upstream, digits, statistics=False) if first else "",
-                        item.formula,
-                        local,
-                        item.label,
-                        format_array(item.gradient, digits, statistics=False),
-                        total
-                        if item.previous_total is not None
-                        else format_array(item.total, digits, statistics=False),
-                    ]
-                )
+            rows.extend(_table_row(step, item, number == 0, digits) for number, item in enumerate(printed))
             if len(printed) < len(step.sent):
                 rows.append(["", f"... {len(step.sent) - len(printed):,} more inputs of this step not shown"])
         label = self.layout.label(self.output)
@@ -214,18 +187,18 @@ class BackwardTrace:
             f"({format_array(self.output.data, digits)}), {len(self.steps)} step{'s' * (len(self.steps) != 1)}, "
             f"seed d{root}/d{root} = {format_array(self.seed, digits)}"
         )
-        lines = [title, "", _render_table(header, rows)]
-        gradients = self.gradients
-        if gradients:
-            lines.append("")
-            lines.append("gradients:")
-            items = list(gradients.items())
-            printed_gradients = items if max_gradients is None else items[:max_gradients]
-            for label, value in printed_gradients:
-                lines.append(f"  d{root}/d{label} = {_full(value)}")
-            if len(printed_gradients) < len(items):
-                lines.append(f"  ... {len(items) - len(printed_gradients):,} more (trace.gradients has them all)")
-        return "\n".join(lines)
+        return "\n".join([title, "", _render_table(header, rows), *self._gradient_lines(max_gradients)])
+
+    def _gradient_lines(self, max_gradients: int | None) -> list[str]:
+        """The lines below the table: each leaf's gradient at full precision."""
+        items = list(self.gradients.items())
+        if not items:
+            return []
+        printed = items if max_gradients is None else items[:max_gradients]
+        lines = ["", "gradients:", *(f"  d{self.root_label}/d{label} = {_full(value)}" for label, value in printed)]
+        if len(printed) < len(items):
+            lines.append(f"  ... {len(items) - len(printed):,} more (trace.gradients has them all)")
+        return lines
 
     def __str__(self) -> str:
         return self.table()
@@ -423,6 +396,29 @@ def trace_backward(
 
 
 # ----- text helpers -------------------------------------------------------------------
+def _table_row(step: BackwardStep, item: GradientSent, first: bool, digits: int) -> list[str]:
+    """One gradient sent, as a row of the table (the step's own columns on its first row only)."""
+
+    def short(value: Any) -> str:
+        return format_array(value, digits, statistics=False)
+
+    local = "-" if item.local_derivative is None else short(item.local_derivative)
+    if item.previous_total is None:
+        total = short(item.total)
+    else:
+        total = f"{format_array(item.previous_total, digits)} + {format_array(item.gradient, digits)} = "
+        total += format_array(item.total, digits)
+    step_columns = [str(step.index + 1), step.op, step.expression, short(step.output.data), short(step.upstream)]
+    return [
+        *(step_columns if first else [""] * len(step_columns)),
+        item.formula,
+        local,
+        item.label,
+        short(item.gradient),
+        total,
+    ]
+
+
 def _full(value: np.ndarray) -> str:
     """A gradient at full precision (scalars) or NumPy's own printing (arrays)."""
     if value.size == 1:

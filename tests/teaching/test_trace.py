@@ -47,6 +47,28 @@ def test_sigmoid_at_1_gives_the_textbook_steps() -> None:
     assert trace.steps[0].sent[0].formula == "d(a/b)/db = -a/b**2"  # only the input that gets a gradient
 
 
+def test_each_input_shows_its_own_rule_and_the_one_that_holds_for_its_shapes() -> None:
+    a, b = ag.Tensor([1.0, 5.0], requires_grad=True, name="a"), ag.Tensor([2.0, 3.0], requires_grad=True, name="b")
+    trace = ag.trace_backward(ag.maximum(a, b).sum())
+    to_a, to_b = trace.steps[1].sent
+    assert to_a.formula.startswith("d/da maximum(a, b) = 1 if a > b") and to_b.formula.startswith("d/db maximum")
+    np.testing.assert_array_equal(to_a.local_derivative, [0.0, 1.0])
+    np.testing.assert_array_equal(to_b.local_derivative, [1.0, 0.0])
+    W, v = ag.Tensor(np.ones((2, 3)), requires_grad=True), ag.Tensor(np.ones(3), requires_grad=True)
+    to_W, to_v = ag.trace_backward((W @ v).sum()).steps[1].sent
+    assert (to_W.formula, to_v.formula) == ("d(a@b)/da = outer(grad, b)", "d(a@b)/db = a.T @ grad")
+
+
+def test_a_tensor_used_twice_shows_each_share_as_sent() -> None:
+    x = ag.Tensor([3.0], requires_grad=True, name="x")
+    trace = ag.trace_backward((x * x).sum())
+    first, second = trace.steps[1].sent
+    np.testing.assert_array_equal(first.gradient, [3.0])
+    np.testing.assert_array_equal(second.gradient, [3.0])  # not the 6 the engine sums them to afterwards
+    np.testing.assert_array_equal(second.total, [6.0])
+    np.testing.assert_array_equal(x.grad, [6.0])
+
+
 def test_sigmoid_table_reads_line_by_line() -> None:
     x, _, trace = sigmoid_trace()
     lines = str(trace).splitlines()
