@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,80 +136,108 @@ def fit(
     ``max_iterations`` stops after that many mini-batch steps (the last epoch may be partial);
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     """
-    X, y = _check_data(X, y, "fit")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-    if validation is not None:
-        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
-            raise ValueError("fit: validation must be a pair (X_val, y_val)")
-        validation = _check_data(*validation, "fit (validation)")
+    X, y, validation = _check_fit_arguments(X, y, epochs, batch_size, validation, max_iterations)
     functions = _metric_functions(metrics, loss)
     generator = np.random.default_rng(seed)  # one generator: a new order every epoch, reproducible overall
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
-    if max_iterations is not None and (
-        isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1
-    ):
-        raise ValueError(f"fit: max_iterations must be a positive integer or None, got {max_iterations!r}")
     per_epoch = batch_count(len(X), batch_size)
     total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
     history = History()
     steps = 0
-    bar = None
-    try:
-        for epoch in range(1, epochs + 1):
-            if steps >= total_steps:
-                break
-            bar = _progress_bar(min(per_epoch, total_steps - steps), progress, f"epoch {epoch}/{epochs}")
-            model.train()
-            totals = dict.fromkeys(["loss", *functions], 0.0)
-            seen = 0
-            for xb, yb in batches(X, y, batch_size, shuffle=shuffle, seed=generator):
-                outputs = model(xb)
-                value = _scalar_loss(loss(outputs, yb), "fit")
-                optimizer.zero_grad()
-                value.backward()
-                optimizer.step()
-                number = value.item()
-                if not math.isfinite(number):
-                    raise FloatingPointError(
-                        f"fit: the loss became {number} in epoch {epoch}; training diverged: lower the learning "
-                        f"rate, check the data for extreme values, or use a stable loss on logits"
-                    )
-                totals["loss"] += number * len(xb)
-                for name, function in functions.items():
-                    totals[name] += function(outputs.data, yb) * len(xb)
-                seen += len(xb)
-                steps += 1
-                if bar is not None:
-                    bar.update(1)
-                    if bar.n % 10 == 0 or bar.n == bar.total:  # refreshing every batch would cost more than it shows
-                        bar.set_postfix({name: f"{total / seen:.4g}" for name, total in totals.items()}, refresh=False)
-                if steps >= total_steps:
-                    break
-            record = {name: total / seen for name, total in totals.items()}
+    for epoch in range(1, epochs + 1):
+        if steps >= total_steps:
+            break
+        with _progress_bar(min(per_epoch, total_steps - steps), progress, f"epoch {epoch}/{epochs}") as bar:
+            epoch_batches = batches(X, y, batch_size, shuffle=shuffle, seed=generator)
+            record, taken = _train_epoch(
+                model, loss, optimizer, itertools.islice(epoch_batches, total_steps - steps), functions, epoch, bar
+            )
+            steps += taken
             if validation is not None:
                 scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
                 record.update({f"val_{name}": score for name, score in scores.items()})
             history.append(record)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()}, refresh=True)
-                bar.close()
-            if on_epoch is not None:
-                on_epoch(epoch, record)
-    finally:
-        if bar is not None:
-            bar.close()  # closing twice is harmless; this covers an error mid-epoch
+        if on_epoch is not None:
+            on_epoch(epoch, record)
     return history
 
 
-def _progress_bar(total: int, enabled: bool, description: str) -> Any:
+def _check_fit_arguments(
+    X: Any, y: Any, epochs: Any, batch_size: Any, validation: Any, max_iterations: Any
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Refuse what fit cannot train on, saying why; return the data (and validation data) as arrays."""
+    X, y = _check_data(X, y, "fit")
+    if not _is_count(epochs, minimum=0):
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    if validation is not None:
+        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+            raise ValueError("fit: validation must be a pair (X_val, y_val)")
+        validation = _check_data(*validation, "fit (validation)")
+    if not _is_count(batch_size, minimum=1):
+        raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+    if max_iterations is not None and not _is_count(max_iterations, minimum=1):
+        raise ValueError(f"fit: max_iterations must be a positive integer or None, got {max_iterations!r}")
+    return X, y, validation
+
+
+def _is_count(value: Any, minimum: int) -> bool:
+    """An integer (not a bool) of at least ``minimum``."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+
+
+def _train_epoch(
+    model: Module,
+    loss: Callable[..., ag.Tensor],
+    optimizer: Optimizer,
+    epoch_batches: Iterable[tuple[np.ndarray, np.ndarray]],
+    functions: dict[str, Metric],
+    epoch: int,
+    bar: Any,
+) -> tuple[dict[str, float], int]:
+    """One optimizer step per batch; the epoch's loss and metrics (weighted by batch size) and the steps taken."""
+    model.train()
+    totals = dict.fromkeys(["loss", *functions], 0.0)
+    seen = steps = 0
+    for xb, yb in epoch_batches:
+        outputs = model(xb)
+        value = _scalar_loss(loss(outputs, yb), "fit")
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        number = value.item()
+        if not math.isfinite(number):
+            raise FloatingPointError(
+                f"fit: the loss became {number} in epoch {epoch}; training diverged: lower the learning "
+                f"rate, check the data for extreme values, or use a stable loss on logits"
+            )
+        _accumulate(totals, functions, number, outputs, yb)
+        seen += len(xb)
+        steps += 1
+        if bar is not None:
+            bar.update(1)
+            if bar.n % 10 == 0 or bar.n == bar.total:  # refreshing every batch would cost more than it shows
+                bar.set_postfix({name: f"{total / seen:.4g}" for name, total in totals.items()}, refresh=False)
+    return {name: total / seen for name, total in totals.items()}, steps
+
+
+def _accumulate(
+    totals: dict[str, float], functions: dict[str, Metric], loss_value: float, outputs: ag.Tensor, target: np.ndarray
+) -> None:
+    """Add one batch's loss and metrics to ``totals``, weighted by its number of samples."""
+    totals["loss"] += loss_value * len(target)
+    for name, function in functions.items():
+        totals[name] += function(outputs.data, target) * len(target)
+
+
+def _progress_bar(total: int, enabled: bool, description: str) -> contextlib.AbstractContextManager:
+    """A tqdm bar that closes itself (also on an error mid-epoch), or, disabled or without tqdm, None."""
     if not enabled:
-        return None
+        return contextlib.nullcontext()
     try:
         from tqdm.auto import tqdm
     except ImportError:  # the bar is a convenience: train without it
-        return None
+        return contextlib.nullcontext()
     return tqdm(total=total, desc=description, unit="batch")
 
 
@@ -229,9 +259,7 @@ def evaluate(
         totals = dict.fromkeys(["loss", *functions], 0.0)
         for xb, yb in batches(X, y, batch_size):
             outputs = model(xb)
-            totals["loss"] += _scalar_loss(loss(outputs, yb), "evaluate").item() * len(xb)
-            for name, function in functions.items():
-                totals[name] += function(outputs.data, yb) * len(xb)
+            _accumulate(totals, functions, _scalar_loss(loss(outputs, yb), "evaluate").item(), outputs, yb)
     finally:
         model.train(was_training)
     return {name: total / len(X) for name, total in totals.items()}
