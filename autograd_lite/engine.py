@@ -447,7 +447,7 @@ class Tensor:
         return ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+    def T(self) -> Tensor:
         """The transpose (axes reversed)."""
         return ops.transpose(self)
 

@@ -671,7 +671,7 @@ def sqrt(a: ArrayLike) -> Tensor:
     return apply(Sqrt, _tensor(a))
 
 
-def abs(a: ArrayLike) -> Tensor:  # noqa: A001 - NumPy's name
+def abs(a: ArrayLike) -> Tensor:
     """Elementwise absolute value (derivative sign(a), 0 at 0)."""
     return apply(Abs, _tensor(a))
 
@@ -750,7 +750,7 @@ def _check_axis(name: str, a: Tensor, axis: Axis) -> Axis:
     return axes[0] if isinstance(axis, (int, np.integer)) else axes
 
 
-def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (an int, a tuple, or None for every element)."""
     a = _tensor(a)
     return apply(Sum, a, axis=_check_axis("sum", a, axis), keepdims=keepdims)
@@ -762,13 +762,13 @@ def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return apply(Mean, a, axis=_check_axis("mean", a, axis), keepdims=keepdims)
 
 
-def max(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; the gradient goes to the arg-max, split evenly between ties."""
     a = _tensor(a)
     return apply(Max, a, axis=_check_axis("max", a, axis), keepdims=keepdims)
 
 
-def min(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; the gradient goes to the arg-min, split evenly between ties."""
     a = _tensor(a)
     return apply(Min, a, axis=_check_axis("min", a, axis), keepdims=keepdims)

@@ -121,7 +121,7 @@ def expressions(draw: Any, names: tuple[str, ...] = ("x", "y"), max_ops: int = 6
     if not used:
         name = draw(st.sampled_from(names))
         text, inner = f"({text} + {name})", function
-        function = lambda env: ag.add(inner(env), env[name])  # noqa: E731
+        function = lambda env: ag.add(inner(env), env[name])
     return text, function
 
 
