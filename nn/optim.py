@@ -8,7 +8,7 @@ be backpropagated by mistake). The update rules follow PyTorch's documented conv
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,8 @@ class Optimizer:
     slots: tuple[str, ...] = ()
     #: Whether the update uses each parameter's own step count (saved as "step.<index>").
     counts_parameter_steps = False
-    #: Allowed range [low, below) of hyperparameters other than the default [0, inf).
-    limits: dict[str, tuple[float, float | None]] = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0)}
+    #: Allowed range [low, below) of the hyperparameters whose range is not the default [0, inf).
+    limits: dict[str, tuple[float, float | None]] = {}
 
     def __init__(self, params: Iterable[ag.Tensor], lr: float) -> None:
         name = type(self).__name__
@@ -53,12 +53,10 @@ class Optimizer:
         self.parameter_steps = [0] * len(self.params)
 
     def _check_hyperparameters(self, name: str, values: dict[str, float]) -> None:
-        """Apply the constructor's rules to loaded hyperparameters (lower bound, optional upper bound)."""
+        """The range rules of :attr:`limits`, for the constructor's values and for loaded ones alike."""
         for key, value in values.items():
             low, below = self.limits.get(key, (0.0, None))
             _check_number(name, key, value, low, below)
-        if values.get("nesterov") and not values.get("momentum"):
-            raise ValueError(f"{name}: nesterov needs momentum > 0")
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter."""
@@ -105,9 +103,26 @@ class Optimizer:
         apply = self.validated_state(state)
         apply()
 
-    def validated_state(self, state: Mapping[str, Any], caller: str | None = None) -> Any:
+    def validated_state(self, state: Mapping[str, Any], caller: str | None = None) -> Callable[[], None]:
         """Check ``state`` completely and return a function that applies it (cannot fail)."""
         name = caller or f"{type(self).__name__}.load_state_dict"
+        self._check_kind_and_keys(state, name)
+        hyper = {key: _finite_number(name, key, state[key]) for key in self.hyperparameters}
+        steps = _count(name, "steps", state["steps"])
+        buffers, parameter_steps = self._per_parameter_state(state, name, steps)
+        self._check_hyperparameters(name, hyper)
+
+        def apply() -> None:
+            for key, value in hyper.items():
+                setattr(self, key, bool(value) if key == "nesterov" else value)
+            self.steps = steps
+            self.parameter_steps = parameter_steps
+            self.state = buffers
+
+        return apply
+
+    def _check_kind_and_keys(self, state: Mapping[str, Any], name: str) -> None:
+        """The state is a mapping saved by this kind of optimizer, with every hyperparameter and the step count."""
         if not isinstance(state, Mapping):
             raise TypeError(f"{name}: expected a mapping of names to arrays, got {type(state).__name__}")
         kind = str(np.asarray(state.get("kind", "")))
@@ -115,59 +130,62 @@ class Optimizer:
             raise ValueError(
                 f"{name}: the state was saved by {kind or 'an unknown optimizer'}, not {type(self).__name__}"
             )
-        expected = {"kind", "steps", *self.hyperparameters}
-        missing = sorted(key for key in expected if key not in state)
+        missing = sorted(key for key in self._fixed_keys() if key not in state)
         if missing:
             raise ValueError(f"{name}: missing key(s) {', '.join(missing)}")
-        hyper = {}
-        for key in self.hyperparameters:
-            value = np.asarray(state[key])
-            if value.shape != () or value.dtype.kind not in "fiub" or not np.isfinite(value):
-                raise ValueError(f"{name}: {key!r} must be a finite number, got {value!r}")
-            hyper[key] = float(value)
-        steps = np.asarray(state["steps"])
-        if steps.shape != () or steps.dtype.kind not in "iu" or steps < 0:
-            raise ValueError(f"{name}: 'steps' must be a non-negative integer, got {steps!r}")
+
+    def _fixed_keys(self) -> set[str]:
+        """The keys of state_dict() that are not per parameter."""
+        return {"kind", "steps", *self.hyperparameters}
+
+    def _per_parameter_state(
+        self, state: Mapping[str, Any], name: str, steps: int
+    ) -> tuple[dict[str, list[np.ndarray | None]], list[int]]:
+        """The state arrays ("<slot>.<index>") and per-parameter step counts ("step.<index>"), checked."""
         buffers: dict[str, list[np.ndarray | None]] = {slot: [None] * len(self.params) for slot in self.slots}
-        parameter_steps = [int(steps)] * len(self.params)  # states saved before per-parameter counts
+        parameter_steps = [steps] * len(self.params)  # states saved before per-parameter counts
+        fixed = self._fixed_keys()
         for key, value in state.items():
-            if key in expected:
+            if key in fixed:
                 continue
             slot, _, position = str(key).rpartition(".")
-            if (
-                self.counts_parameter_steps
-                and slot == "step"
-                and position.isdigit()
-                and int(position) < len(self.params)
-            ):
-                count = np.asarray(value)
-                if count.shape != () or count.dtype.kind not in "iu" or count < 0:
-                    raise ValueError(f"{name}: {key!r} must be a non-negative integer, got {count!r}")
-                parameter_steps[int(position)] = int(count)
-                continue
-            if slot not in buffers or not position.isdigit() or int(position) >= len(self.params):
+            index = int(position) if position.isdigit() and int(position) < len(self.params) else None
+            if self.counts_parameter_steps and slot == "step" and index is not None:
+                parameter_steps[index] = _count(name, key, value)
+            elif slot in buffers and index is not None:
+                buffers[slot][index] = self._state_array(name, key, value, index)
+            else:
                 raise ValueError(
                     f"{name}: unexpected key {key!r} for {type(self).__name__} with {len(self.params)} parameters"
                 )
-            parameter = self.params[int(position)]
-            value = np.asarray(value)
-            if value.shape != parameter.shape or value.dtype != parameter.dtype:
-                raise ValueError(
-                    f"{name}: {key!r} has shape {value.shape} and dtype {value.dtype}, but parameter {position} has "
-                    f"shape {parameter.shape} and dtype {parameter.dtype}"
-                )
-            buffers[slot][int(position)] = value.copy()
+        return buffers, parameter_steps
 
-        self._check_hyperparameters(name, hyper)
+    def _state_array(self, name: str, key: str, value: Any, index: int) -> np.ndarray:
+        """A copy of a saved state array, which must have its parameter's shape and dtype."""
+        parameter = self.params[index]
+        value = np.asarray(value)
+        if value.shape != parameter.shape or value.dtype != parameter.dtype:
+            raise ValueError(
+                f"{name}: {key!r} has shape {value.shape} and dtype {value.dtype}, but parameter {index} has "
+                f"shape {parameter.shape} and dtype {parameter.dtype}"
+            )
+        return value.copy()
 
-        def apply() -> None:
-            for key, value in hyper.items():
-                setattr(self, key, bool(value) if key == "nesterov" else value)
-            self.steps = int(steps)
-            self.parameter_steps = parameter_steps
-            self.state = buffers
 
-        return apply
+def _finite_number(name: str, key: str, value: Any) -> float:
+    """A saved hyperparameter: a finite number stored as a 0-d array."""
+    value = np.asarray(value)
+    if value.shape != () or value.dtype.kind not in "fiub" or not np.isfinite(value):
+        raise ValueError(f"{name}: {key!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, key: str, value: Any) -> int:
+    """A saved step count: a non-negative integer stored as a 0-d array."""
+    count = np.asarray(value)
+    if count.shape != () or count.dtype.kind not in "iu" or count < 0:
+        raise ValueError(f"{name}: {key!r} must be a non-negative integer, got {count!r}")
+    return int(count)
 
 
 def _check_number(optimizer: str, name: str, value: Any, minimum: float, below: float | None = None) -> None:
@@ -207,6 +225,11 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0")
         self.momentum, self.weight_decay, self.nesterov = float(momentum), float(weight_decay), bool(nesterov)
 
+    def _check_hyperparameters(self, name: str, values: dict[str, float]) -> None:
+        super()._check_hyperparameters(name, values)
+        if values.get("nesterov") and not values.get("momentum"):
+            raise ValueError(f"{name}: nesterov needs momentum > 0")
+
     def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
         if self.weight_decay:
             gradient = gradient + self.weight_decay * parameter.data
@@ -230,6 +253,7 @@ class Adam(Optimizer):
     hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
     slots = ("exp_avg", "exp_avg_sq")
     counts_parameter_steps = True
+    limits = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0)}
     decoupled = False
 
     def __init__(
@@ -244,10 +268,9 @@ class Adam(Optimizer):
         name = type(self).__name__
         if len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_number(name, "beta1", betas[0], 0.0, below=1.0)
-        _check_number(name, "beta2", betas[1], 0.0, below=1.0)
-        _check_number(name, "eps", eps, 0.0)
-        _check_number(name, "weight_decay", weight_decay, 0.0)
+        self._check_hyperparameters(
+            name, {"beta1": betas[0], "beta2": betas[1], "eps": eps, "weight_decay": weight_decay}
+        )
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
