@@ -28,10 +28,10 @@ from typing import Any
 # keeps the contenders independent; it is recorded with the results.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import autograd_lite as ag  # noqa: E402
-from benchmarks import contenders, handwritten  # noqa: E402
+import autograd_lite as ag
+from benchmarks import contenders, handwritten
 
 Timer = Callable[[], Any]
 

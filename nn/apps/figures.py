@@ -7,15 +7,19 @@ global state is involved), saves it to ``path`` and returns the path.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # matplotlib is an optional extra, imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 MISTAKE_COLOR = "tab:red"
 
 
-def _figure(width: float, height: float):  # noqa: ANN202 - matplotlib is imported lazily
+def _figure(width: float, height: float) -> Figure:
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -25,7 +29,7 @@ def _figure(width: float, height: float):  # noqa: ANN202 - matplotlib is import
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save(figure, path: str | os.PathLike[str]) -> Path:  # noqa: ANN001
+def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     figure.savefig(path, dpi=100)
     return path
@@ -119,7 +123,7 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike[str], titl
 
 
 def plot_decision_boundary(
-    predict_probability,  # noqa: ANN001 - a function (n, 2) points -> (n,) probability of class 1
+    predict_probability: Callable[[np.ndarray], np.ndarray],  # (n, 2) points -> (n,) probability of class 1
     points: np.ndarray,
     labels: np.ndarray,
     path: str | os.PathLike[str],
