@@ -652,68 +652,75 @@ def _sweep(
     """The chain rule over the tape, latest Node first: each Node's complete gradient times its vjps."""
     sums = _GradientSums(targets, create_graph)
     if root.node is None:  # a leaf: its gradient is the seed itself
-        sums.add(root, root_grad, fresh=False)
+        sums.send((root,), [root_grad], root_grad, [])  # the seed is not ours to add into
         return sums.result()
     # Always take the latest-recorded Node that has a gradient waiting: its consumers were all
     # recorded later, so they have all sent their shares. Nodes no gradient reaches are never visited.
-    sums.pending[root.node] = root_grad
     queue = [(-root.node.sequence, root.node, root)]
+    pending = sums.pending
+    pending[root.node] = root_grad
     stand_ins: dict[int, Tensor] = {}  # one stand-in per released tensor, shared by all its consumers
     while queue:
         _, node, output = heappop(queue)
-        grad = sums.pending.pop(node)
+        grad = pending.pop(node)
         if node.released or node.sequence < _Mutations.latest:
             _check_unchanged(node, output)
         if output.retains_grad or targets is not None:
             sums.keep(output, grad)
-        shares = _input_grads(node, output, grad, plain=not create_graph)
+        shares = _input_grads(node, output, grad, create_graph)
         if on_step is not None:
-            on_step(node, output, grad, [share for share, _ in shares])
-        for tensor, (share, fresh) in zip(node.inputs, shares):
-            if share is not None and sums.add(tensor, share, fresh):
-                heappush(queue, (-tensor.node.sequence, tensor.node, tensor))  # type: ignore[union-attr]
+            on_step(node, output, grad, shares)
+        sums.send(node.inputs, shares, grad, queue)
         if not retain_graph:
-            _release(node, stand_ins)
+            node.released = True
+            for tensor in node.inputs:  # a loop over one or two inputs costs less than a call
+                if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
+                    _release_intermediates(node, stand_ins)
+                    break
     return sums.result()
 
 
-def _input_grads(node: Node, output: Tensor, grad: Any, plain: bool) -> list[tuple[Any, bool]]:
-    """Each input's share ``vjp(grad)`` in the input's shape (and, plain, dtype); None where none is needed.
+def _arrays_of(inputs: tuple[Tensor, ...]) -> tuple[np.ndarray, ...]:
+    """The inputs' arrays; one- and two-input ops are nearly all of them, so those skip building a list."""
+    if len(inputs) == 1:
+        return (inputs[0]._data,)
+    if len(inputs) == 2:
+        return (inputs[0]._data, inputs[1]._data)
+    return tuple([t._data for t in inputs])
 
-    ``plain``: arrays in, arrays out, nothing recorded. The flag beside each share says
-    whether it is a new buffer that backward may later add into in place.
+
+def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> list[Any]:
+    """Each input's share ``vjp(grad)``, in the input's shape (and dtype); None where none is needed.
+
+    Plain backward runs the vjps on arrays and records nothing; with ``create_graph`` they
+    run on the Tensors themselves and are recorded.
     """
     op = type(node)
     rules = op.vjps
     inputs = node.inputs
-    values = tuple([t._data for t in inputs]) if plain else inputs
-    out = output._data if plain else output
-    shares: list[tuple[Any, bool]] = []
+    if create_graph:
+        values, out = inputs, output
+    else:
+        values = _arrays_of(inputs)
+        out = output._data
+    shares: list[Any] = []
     for index, tensor in enumerate(inputs):
         if not tensor.requires_grad:
-            shares.append((None, False))
+            shares.append(None)
             continue
         if rules:
             share = rules[index](grad, out, *values, **node.params)
         else:
             share = op.vjp(index, grad, out, values, node.params)
-        if plain:
-            shares.append(_as_input_array(share, tensor._data, grad))
-        else:
-            shares.append((share if share.shape == tensor.shape else unbroadcast(share, tensor.shape), False))
+        like = tensor._data
+        if not create_graph and type(share) is not np.ndarray:
+            share = np.asarray(share)  # NumPy returns scalars for 0-d results
+        if share.shape != like.shape:
+            share = unbroadcast(share, like.shape)
+        if not create_graph and share.dtype is not like.dtype and share.dtype != like.dtype:
+            share = share.astype(like.dtype)
+        shares.append(share)
     return shares
-
-
-def _as_input_array(share: Any, like: np.ndarray, upstream: Any) -> tuple[np.ndarray, bool]:
-    """A plain share as an array of ``like``'s shape and dtype, and whether it is a buffer of its own."""
-    if type(share) is not np.ndarray:
-        share = np.asarray(share)  # NumPy returns scalars for 0-d results
-    if share.shape != like.shape:
-        share = unbroadcast(share, like.shape)
-    fresh = share is not upstream and share.base is None  # not a view of, nor the very, upstream gradient
-    if share.dtype is not like.dtype and share.dtype != like.dtype:
-        share, fresh = share.astype(like.dtype), True
-    return share, fresh
 
 
 class _GradientSums:
@@ -734,25 +741,30 @@ class _GradientSums:
                 self.target_slots.setdefault(id(target), []).append(slot)
             self.captured = [None] * len(targets)
 
-    def add(self, tensor: Tensor, share: Any, fresh: bool) -> bool:
-        """Add one share to what ``tensor`` has received; True when its producer starts waiting."""
-        producer = tensor.node
-        if producer is None:
-            self._deliver(tensor, share, fresh)
-            return False
-        existing = self.pending.get(producer)
-        if existing is None:
-            self.pending[producer] = share
-            if fresh:
-                self.owned.add(producer)
-            return True
-        if producer in self.owned:
-            existing += share
-        else:
-            self.pending[producer] = existing + share
-            if self.plain:
-                self.owned.add(producer)
-        return False
+    def send(self, inputs: tuple[Tensor, ...], shares: list[Any], upstream: Any, queue: list[Any]) -> None:
+        """Add each input's share to what it has received; queue the producers that start waiting."""
+        pending, owned, plain = self.pending, self.owned, self.plain
+        for tensor, share in zip(inputs, shares):
+            if share is None:
+                continue
+            # A buffer of its own (neither the upstream gradient nor a view) may be added into in place later.
+            fresh = plain and share is not upstream and share.base is None
+            producer = tensor.node
+            if producer is None:
+                self._deliver(tensor, share, fresh)
+                continue
+            existing = pending.get(producer)
+            if existing is None:
+                pending[producer] = share
+                heappush(queue, (-producer.sequence, producer, tensor))
+                if fresh:
+                    owned.add(producer)
+            elif producer in owned:
+                existing += share
+            else:
+                pending[producer] = existing + share
+                if plain:
+                    owned.add(producer)
 
     def keep(self, output: Tensor, grad: Any) -> None:
         """An intermediate's complete gradient: into its ``.grad`` (retain_grad) and its target slots."""
@@ -799,23 +811,19 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
             )
 
 
-#: Intermediates of at least this many bytes are let go of by backward (see _release).
+#: Intermediates of at least this many bytes are let go of by backward (see _release_intermediates).
 RELEASE_BYTES = 4096
 _RELEASED_BUFFERS: dict[np.dtype, np.ndarray] = {}
 
 
-def _release(node: Node, stand_ins: dict[int, Tensor]) -> None:
-    """Mark ``node`` used, and let go of the intermediates it kept alive, as PyTorch does.
+def _release_intermediates(node: Node, stand_ins: dict[int, Tensor]) -> None:
+    """Let go of the intermediates a used Node kept alive, as PyTorch does: stand-ins take their place.
 
-    Their producers were queued with the real tensors. Arrays smaller than RELEASE_BYTES
-    cost more time to let go of than the memory is worth.
+    Their producers were queued with the real tensors. Backward calls this only for Nodes
+    with an intermediate of at least RELEASE_BYTES: smaller ones cost more time to let go
+    of than the memory is worth.
     """
-    node.released = True
-    inputs = node.inputs
-    for tensor in inputs:
-        if tensor.node is not None and tensor._data.nbytes >= RELEASE_BYTES:
-            node.inputs = tuple([t if t.node is None else _released(t, stand_ins) for t in inputs])
-            return
+    node.inputs = tuple([t if t.node is None else _released(t, stand_ins) for t in node.inputs])
 
 
 def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
