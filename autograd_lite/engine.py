@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
 from typing import Any, ClassVar, TypeVar
@@ -30,13 +31,20 @@ class _Mutations:
 FunctionType = TypeVar("FunctionType", bound=Callable[..., Any])
 
 
-class _GradMode:
-    enabled = True
+class _GradMode(threading.local):
+    """Whether ops record Nodes, kept per thread as in PyTorch: one thread's ``no_grad()`` never reaches another."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.saved: list[bool] = []  # what each open no_grad/enable_grad block found, innermost last
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Return True when ops record Nodes (outside :class:`no_grad`)."""
-    return _GradMode.enabled
+    """Return True when ops record Nodes in this thread (outside :class:`no_grad`)."""
+    return _grad_mode.enabled
 
 
 class _SetGradMode:
@@ -50,11 +58,11 @@ class _SetGradMode:
         return object.__new__(cls)
 
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self.enabled
+        _grad_mode.saved.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
 
     def __exit__(self, *exception: object) -> None:
-        _GradMode.enabled = self._previous
+        _grad_mode.enabled = _grad_mode.saved.pop()  # exactly what this block found, in this thread
 
     def __call__(self, function: FunctionType) -> FunctionType:
         @functools.wraps(function)
@@ -202,15 +210,8 @@ class Tensor:
         if requires_grad:
             # A tensor that requires grad owns its values (a copy): optimizers update them in
             # place, which must never reach the caller's array. Constants share memory.
-            if array.dtype.kind in "biu":
-                array = array.astype(np.float64)
-            elif array.dtype.kind == "f":
-                array = array.copy()
-            elif array.dtype.kind != "f":
-                raise TypeError(
-                    f"Tensor: requires_grad=True needs real floating-point data, got dtype "
-                    f"{array.dtype} (shape {array.shape}); convert it with .astype(np.float64)"
-                )
+            converted = _differentiable_values(array, "Tensor")
+            array = array.copy() if converted is array else converted
         self._data = array
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
@@ -227,7 +228,21 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = np.asarray(value)
+        array = np.asarray(data_of(value))
+        if self.requires_grad:
+            array = _differentiable_values(array, "Tensor.data")
+        if array.shape != self._data.shape:
+            if self.node is not None:
+                raise ValueError(
+                    f"Tensor.data: this tensor is the output of {self.node.op} in a recorded graph; its shape "
+                    f"{self._data.shape} cannot become {array.shape} (compute a new tensor instead)"
+                )
+            if self.grad is not None:
+                raise ValueError(
+                    f"Tensor.data: the new shape {array.shape} does not fit the accumulated .grad of shape "
+                    f"{np.shape(self.grad)}; call zero_grad() first"
+                )
+        self._data = array
         self._version = _Mutations.latest = _next_sequence()
 
     @property
@@ -373,7 +388,7 @@ class Tensor:
     # `w -= lr * w.grad` would silently turn a parameter into the output of a Sub node.
     # When a gradient must flow (`total += loss`), the op is recorded like `total = total + loss`.
     def _in_place(self, symbol: str, other: Any, recorded: Callable[[Any, Any], Tensor]) -> Tensor:
-        if _GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if _grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self.requires_grad and self.node is None:
                 raise RuntimeError(
                     f"{symbol}: in-place update of a leaf tensor that requires grad while gradients are being "
@@ -487,6 +502,18 @@ class Tensor:
         run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
 
+def _differentiable_values(array: np.ndarray, where: str) -> np.ndarray:
+    """Values a tensor that requires grad can hold: real floating point; integers and booleans become float64."""
+    if array.dtype.kind in "biu":
+        return array.astype(np.float64)
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"{where}: requires_grad=True needs real floating-point data, got dtype {array.dtype} "
+            f"(shape {array.shape}); convert it with .astype(np.float64)"
+        )
+    return array
+
+
 def _new_tensor(array: Any, node: Node | None) -> Tensor:
     """Fast constructor for op results: no checks, no copies."""
     tensor = object.__new__(Tensor)
@@ -530,7 +557,7 @@ def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
         except Exception:  # some NumPy exception classes take other arguments
             named = next(kind(message) for kind in (IndexError, ValueError, TypeError) if isinstance(error, kind))
         raise named from None
-    if recording and _GradMode.enabled:
+    if recording and _grad_mode.enabled:
         node = object.__new__(op)
         node.inputs = inputs
         node.params = params
@@ -716,11 +743,22 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
         if not create_graph and type(share) is not np.ndarray:
             share = np.asarray(share)  # NumPy returns scalars for 0-d results
         if share.shape != like.shape:
-            share = unbroadcast(share, like.shape)
+            share = _summed_to_input(share, like.shape, node, index)
         if not create_graph and share.dtype is not like.dtype and share.dtype != like.dtype:
             share = share.astype(like.dtype)
         shares.append(share)
     return shares
+
+
+def _summed_to_input(share: Any, shape: tuple[int, ...], node: Node, index: int) -> Any:
+    """A share summed over the axes broadcasting added; any other shape is a wrong vjp, refused."""
+    extra = share.ndim - len(shape)
+    if extra < 0 or any(side not in (1, given) for side, given in zip(shape, share.shape[extra:])):
+        raise ValueError(
+            f"backward(): the vjp of {node.op} for input {index} returned shape {share.shape}, which is not the "
+            f"input's shape {shape} nor one it broadcasts to; a vjp must return a gradient shaped like its input"
+        )
+    return unbroadcast(share, shape)
 
 
 class _GradientSums:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 import weakref
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -453,3 +457,148 @@ def test_small_intermediates_are_kept_after_backward() -> None:
     y = (ag.tanh(x) * 3).sum()
     y.backward()
     assert not any(t.values_released for node in ag.tape(y) for t in node.inputs)
+
+
+# ----- trust: grad mode per thread, .data validation, vjp shapes --------------------------
+def _train(seed: int, steps: int = 60) -> np.ndarray:
+    """A small regression trained by plain SGD: the same numbers whatever else runs."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 1))
+    w = ag.Tensor(rng.normal(size=(3, 1)), requires_grad=True)
+    for _ in range(steps):
+        loss = ((ag.tanh(ag.Tensor(x) @ w) - y) ** 2).mean()
+        loss.backward()
+        with ag.no_grad():
+            w -= 0.1 * w.grad
+        w.zero_grad()
+    return w.data.copy()
+
+
+def _evaluate_until(stop: threading.Event, w: ag.Tensor) -> None:
+    while not stop.is_set():
+        with ag.no_grad():
+            assert (ag.tanh(w) * 2).node is None
+
+
+@pytest.fixture
+def frequent_thread_switches() -> Iterator[None]:
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL over constantly, so the threads interleave inside every op
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("frequent_thread_switches")
+@pytest.mark.parametrize("repeat", range(3))
+def test_training_next_to_no_grad_evaluation_and_another_training_gives_single_threaded_weights(repeat: int) -> None:
+    expected = {seed: _train(seed) for seed in (1, 2)}
+    results: dict[int, np.ndarray] = {}
+    stop = threading.Event()
+    watched = ag.Tensor(np.ones(3), requires_grad=True)
+    evaluation = threading.Thread(target=_evaluate_until, args=(stop, watched))
+    trainers = [threading.Thread(target=lambda s=seed: results.__setitem__(s, _train(s))) for seed in (1, 2)]
+    evaluation.start()
+    for thread in trainers:
+        thread.start()
+    for thread in trainers:
+        thread.join()
+    stop.set()
+    evaluation.join()
+    for seed in (1, 2):
+        np.testing.assert_array_equal(results[seed], expected[seed])
+    assert ag.is_grad_enabled()
+
+
+def test_no_grad_blocks_in_two_threads_restore_exactly_what_each_found() -> None:
+    inside, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def hold_no_grad() -> None:
+        with ag.no_grad():
+            inside.set()
+            release.wait(5)
+        seen.append(ag.is_grad_enabled())
+
+    thread = threading.Thread(target=hold_no_grad)
+    thread.start()
+    inside.wait(5)
+    assert ag.is_grad_enabled()  # the other thread's no_grad does not reach this one
+    with ag.no_grad():
+        release.set()
+        thread.join()
+    assert ag.is_grad_enabled() and seen == [True]
+
+
+def test_backward_in_one_thread_does_not_switch_recording_off_in_another() -> None:
+    x = ag.Tensor(np.ones(1000), requires_grad=True)
+    y = ag.exp(x)
+    for _ in range(8):
+        y = ag.sin(y)
+    recorded: list[bool] = []
+    worker = threading.Thread(target=lambda: y.sum().backward())
+    worker.start()
+    while worker.is_alive():
+        recorded.append((x * 2).node is not None)
+    worker.join()
+    assert all(recorded)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (np.array(["a", "b"]), "real floating-point"),
+        (np.array([1 + 2j, 3j]), "complex"),
+        (np.array([object(), object()]), "object"),
+    ],
+)
+def test_data_setter_of_a_tensor_that_requires_grad_takes_what_the_constructor_takes(value: Any, error: str) -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=error):
+        x.data = value
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])  # untouched
+
+
+def test_data_setter_converts_integers_so_the_gradient_is_not_silently_zero() -> None:
+    x = ag.Tensor([0.5, 0.5, 0.5], requires_grad=True)
+    x.data = np.array([1, 2, 3])
+    assert x.data.dtype == np.float64
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_data_setter_refuses_a_new_shape_inside_a_graph_or_beside_a_grad() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    with pytest.raises(ValueError, match="output of Mul"):
+        y.data = np.zeros(3)
+    y.sum().backward()
+    with pytest.raises(ValueError, match="zero_grad"):
+        x.data = np.zeros(3)
+    x.zero_grad()
+    x.data = np.zeros(3)
+    assert x.shape == (3,)
+
+
+@pytest.mark.parametrize("wrong", [lambda g, out, a: g.sum(), lambda g, out, a: g[:1], lambda g, out, a: g.T])
+def test_a_custom_op_whose_vjp_returns_a_wrong_shape_is_refused(wrong: Any) -> None:
+    class Twice(ag.Node):
+        formula = "d/da 2a = 2"
+        forward = staticmethod(lambda a: 2 * a)
+        vjps = (wrong,)
+
+    x = ag.Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"vjp of Twice for input 0 returned shape .* input's shape \(2, 3\)"):
+        ag.apply(Twice, x).sum().backward()
+
+
+def test_a_vjp_may_return_the_broadcast_shape_which_is_summed_back() -> None:
+    class Spread(ag.Node):
+        formula = "d/da broadcast = 1"
+        forward = staticmethod(lambda a: np.broadcast_to(a, (4, 3)).copy())
+        vjps = (lambda g, out, a: g,)  # (4, 3) for a (1, 3) input: genuinely broadcast
+
+    x = ag.Tensor(np.ones((1, 3)), requires_grad=True)
+    ag.apply(Spread, x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[4.0, 4.0, 4.0]])
