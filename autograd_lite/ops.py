@@ -60,23 +60,29 @@ class Neg(Node):
 
 class Power(Node):
     name, notation, category, numpy = "power", "{0} ** {1}", "elementwise", (np.power,)
-    formulas = ("b*a**(b-1)", "a**b * log(a)")
+    formulas = ("b*a**(b-1) (0 where a == b == 0)", "a**b * log(a) (0 where a == 0 and b >= 0)")
     forward = staticmethod(np.power)
     vjps = (
         lambda g, out, a, b: g * _power_slope(a, b),
-        lambda g, out, a, b: g * out * _log_or_zero(a),
+        lambda g, out, a, b: g * _power_log_slope(out, a, b),
     )
 
 
+# PyTorch's conventions at the edges, and the same second derivatives: where a rule's limit
+# is used, the unused branch is computed on a harmless stand-in (1), so no 0 * inf = nan
+# reaches a gradient of a gradient through np.where.
 def _power_slope(a: Any, b: Any) -> Any:
-    # b * a**(b-1), but 0 at b = 0, a = 0 (a**0 is constant) where it would be 0 * inf = nan.
+    """b * a**(b-1), and 0 at a = 0 for b = 0: a**0 is constant (PyTorch's value where 0 * inf stands)."""
+    constant_power = (data_of(b) == 0) & (data_of(a) == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((data_of(b) == 0) & (data_of(a) == 0), 0, b * a ** (b - 1))
+        return np.where(constant_power, 0, b * np.where(constant_power, 1, a) ** (b - 1))
 
 
-def _log_or_zero(a: Any) -> Any:
-    # d(a**b)/db at a = 0 is 0 (for b > 0); log(0) = -inf would give 0 * -inf = nan.
-    return np.log(np.where(a > 0, a, 1))
+def _power_log_slope(out: Any, a: Any, b: Any) -> Any:
+    """a**b * log(a): 0 at a = 0 for b >= 0 (the limit), -inf for b < 0, nan for a < 0 (log of a negative)."""
+    limit = (data_of(a) == 0) & (data_of(b) >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(limit, 0, out * np.log(np.where(limit, 1, a)))
 
 
 class Exp(Node):
@@ -89,12 +95,7 @@ class Exp(Node):
 class Log(Node):
     name, category, numpy = "log", "elementwise", (np.log,)
     formulas = ("1/a",)
-
-    @staticmethod
-    def forward(a: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf is a valid answer
-            return np.log(a)
-
+    forward = staticmethod(np.log)  # log(0) = -inf and log(-1) = nan, with NumPy's warnings
     vjps = (lambda g, out, a: g / a,)
 
 
@@ -163,30 +164,33 @@ class Relu(Node):
 
 class Maximum(Node):
     name, category, numpy = "maximum", "elementwise", (np.maximum,)
-    formulas = ("1 if a > b, 1/2 if a == b, else 0", "1 if b > a, 1/2 if a == b, else 0")
+    formulas = ("0 where a < b, 1/2 where a == b, else 1 (nan included)", "0 where b < a, 1/2 where a == b, else 1")
     forward = staticmethod(np.maximum)
     vjps = (
-        lambda g, out, a, b: g * _tie_split(a, b, g),
-        lambda g, out, a, b: g * _tie_split(b, a, g),
+        lambda g, out, a, b: g * _share_of_larger(a, b, g),
+        lambda g, out, a, b: g * _share_of_larger(b, a, g),
     )
 
 
 class Minimum(Node):
     name, category, numpy = "minimum", "elementwise", (np.minimum,)
-    formulas = ("1 if a < b, 1/2 if a == b, else 0", "1 if b < a, 1/2 if a == b, else 0")
+    formulas = ("0 where a > b, 1/2 where a == b, else 1 (nan included)", "0 where b > a, 1/2 where a == b, else 1")
     forward = staticmethod(np.minimum)
     vjps = (
-        lambda g, out, a, b: g * _tie_split(b, a, g),
-        lambda g, out, a, b: g * _tie_split(a, b, g),
+        lambda g, out, a, b: g * _share_of_larger(b, a, g),
+        lambda g, out, a, b: g * _share_of_larger(a, b, g),
     )
 
 
-def _tie_split(winner: Any, loser: Any, like: Any) -> np.ndarray:
-    """1 where winner > loser, 0.5 on ties, 0 elsewhere (in the dtype of ``like``)."""
-    winner, loser = data_of(winner), data_of(loser)
-    mask = np.asarray(winner > loser, dtype=like.dtype)
-    mask[np.broadcast_to(winner == loser, mask.shape)] = 0.5
-    return mask
+def _share_of_larger(mine: Any, other: Any, like: Any) -> np.ndarray:
+    """0 where mine < other, 1/2 on ties, else 1 (in the dtype of ``like``).
+
+    As in PyTorch, a nan on either side sends the whole gradient to both (the output is nan).
+    """
+    mine, other = data_of(mine), data_of(other)
+    share = np.asarray(~(mine < other), dtype=like.dtype)
+    share[np.broadcast_to(mine == other, share.shape)] = 0.5
+    return share
 
 
 class Where(Node):
@@ -205,30 +209,26 @@ class Where(Node):
 
 
 class Clip(Node):
-    name, category, numpy = "clip", "elementwise", (np.clip,)
-    signature = "clip(a, low, high)"
-    formulas = ("1 where low <= a <= high, else 0",)
+    name, category, numpy, arguments = "clip", "elementwise", (np.clip,), ("a", "low", "high")
+    formulas = (
+        "1 where low <= a <= high, else 0",
+        "1 where a < low <= high, else 0",
+        "1 where max(a, low) > high, else 0",
+    )
 
     @staticmethod
     def from_numpy(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
         """np.clip's signature (a_min/a_max, or NumPy 2's min/max) on :func:`clip`."""
         return clip(a, a_min if min is None else min, a_max if max is None else max)
 
-    @staticmethod
-    def forward(a: np.ndarray, low: Any, high: Any) -> np.ndarray:
-        return np.clip(a, low, high)
-
-    @staticmethod
-    def _inside(a: Any, low: Any, high: Any) -> np.ndarray:
-        a = data_of(a)
-        inside = np.ones(np.broadcast_shapes(a.shape, np.shape(low), np.shape(high)), dtype=bool)
-        if low is not None:
-            inside &= a >= low
-        if high is not None:
-            inside &= a <= high
-        return inside
-
-    vjps = (lambda g, out, a, low, high: g * Clip._inside(a, low, high),)
+    forward = staticmethod(np.clip)
+    # The output is min(max(a, low), high): each gets the gradient where it is what came out
+    # (a at a bound keeps it, as in PyTorch); a nan input sends nothing anywhere.
+    vjps = (
+        lambda g, out, a, low, high: g * ((data_of(a) >= data_of(low)) & (data_of(a) <= data_of(high))),
+        lambda g, out, a, low, high: g * ((data_of(a) < data_of(low)) & (data_of(low) <= data_of(high))),
+        lambda g, out, a, low, high: g * (np.maximum(data_of(a), data_of(low)) > data_of(high)),
+    )
 
 
 class Cast(Node):
@@ -327,7 +327,8 @@ class LogSumExp(Node):
 
 
 def _finite_max(a: np.ndarray, axis: Axis) -> np.ndarray:
-    # Subtracting the max keeps exp() <= 1; an all -inf row would give nan, so shift by 0 there.
+    # Subtracting the max keeps exp() <= 1. An infinite max shifts by 0, as PyTorch's logsumexp
+    # does: log(sum(exp)) of an all -inf row is -inf, and of a row holding +inf it is +inf.
     shift = np.max(a, axis=axis, keepdims=True)
     if not np.isfinite(shift).all():
         shift = np.where(np.isfinite(shift), shift, 0)
@@ -340,7 +341,8 @@ class Softmax(Node):
 
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
-        e = np.exp(a - _finite_max(a, axis))
+        # The max shift keeps exp() <= 1; a row holding +inf or only -inf is nan, as in PyTorch.
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
         return e / np.sum(e, axis=axis, keepdims=True)
 
     vjps = (lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
@@ -352,7 +354,7 @@ class LogSoftmax(Node):
 
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
-        shifted = a - _finite_max(a, axis)
+        shifted = a - np.max(a, axis=axis, keepdims=True)  # as softmax: +inf or all -inf rows are nan
         with np.errstate(divide="ignore"):
             return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -708,26 +710,29 @@ def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def clip(a: ArrayLike, low: Any = None, high: Any = None) -> Tensor:
-    """Limit values to [low, high]; the gradient passes where low <= a <= high."""
+    """Limit values to [low, high]; a at a bound keeps its gradient, and Tensor bounds get theirs."""
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
-    if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (low, high)):
-        # differentiable bounds: compose, so the gradient also reaches them
-        result = _tensor(a)
-        result = result if low is None else maximum(result, low)
-        return result if high is None else minimum(result, high)
     a = _tensor(a)
-    return apply(Clip, a, low=_bound(low, a), high=_bound(high, a))
+    return apply(Clip, a, _bound(low, a, -np.inf), _bound(high, a, np.inf))
 
 
-def _bound(value: Any, like: Tensor) -> Any:
-    """A clip bound as an array; a single number takes the tensor's float dtype (float32 stays float32)."""
+def _bound(value: Any, like: Tensor, missing: float) -> Tensor:
+    """A clip bound as a Tensor: a number takes the tensor's float dtype (float32 stays float32);
+    a missing one is the extreme of the tensor's dtype, so clip(a, None, h) equals clip(a, -inf, h)."""
+    if isinstance(value, Tensor):
+        return value
     if value is None:
-        return None
-    array = np.asarray(data_of(value))
+        if like.dtype.kind in "iu":
+            limits = np.iinfo(like.dtype)
+            return constant(np.asarray(limits.max if missing > 0 else limits.min, like.dtype))
+        if like.dtype.kind != "f":
+            raise TypeError(f"clip: needs a numeric tensor, got dtype {like.dtype} (shape {like.shape})")
+        return constant(np.asarray(missing, like.dtype))
+    array = np.asarray(value)
     if array.ndim == 0 and like.dtype.kind == "f" and array.dtype.kind in "biuf":
-        return array.astype(like.dtype)
-    return array
+        array = array.astype(like.dtype)
+    return constant(array)
 
 
 def astype(a: ArrayLike, dtype: Any) -> Tensor:
