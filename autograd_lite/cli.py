@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:function", one-line help)
     "explain": ("autograd_lite.teaching.explain:main", "differentiate an expression and show backprop step by step"),
+    "numpy": ("autograd_lite.numpy_routing:main", "list NumPy's functions: differentiable, plain by nature, refused"),
     "demo": ("nn.apps.demo:main", "train a network on handwritten digits and write pictures of what happened"),
     "mnist": ("nn.apps.mnist:main", "train on MNIST (--data DIR: the full IDX files), textbook or modern recipe"),
 }

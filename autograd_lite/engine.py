@@ -269,11 +269,20 @@ class Tensor:
         return len(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # NumPy converts implicitly (np.array([x, y]), np.r_, a function autograd_lite does not
+        # know): while recording, that would turn a tensor that requires grad into a constant and
+        # lose its gradient without a word, so it is refused, as in PyTorch. Otherwise: read-only.
+        if self.requires_grad and _grad_mode.enabled:
+            raise TypeError(
+                f"np.asarray/np.array of a Tensor that requires grad (shape {self.shape}) would drop its "
+                "gradient: build arrays with ag.stack or ag.concatenate, take values with t.numpy() or "
+                "t.detach(), or convert inside ag.no_grad()"
+            )
         if dtype is not None and dtype != self._data.dtype:
             if copy is False:
                 raise ValueError(f"Tensor.__array__: converting {self._data.dtype} to {dtype} needs a copy")
             return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+        return self._data.copy() if copy else read_only(self._data)
 
     @property
     def values_released(self) -> bool:
@@ -281,8 +290,11 @@ class Tensor:
         return self._version < 0
 
     def numpy(self) -> np.ndarray:
-        """The values as a NumPy array (the same object as ``.data``)."""
-        return self._data
+        """The values as a read-only NumPy view: nothing written through it can corrupt a pending backward.
+
+        ``.data`` is the tensor's own buffer, the one deliberate way to change values in place.
+        """
+        return read_only(self._data)
 
     def item(self) -> float:
         """The single value of a one-element tensor as a Python number."""
@@ -530,6 +542,13 @@ def _new_tensor(array: Any, node: Node | None) -> Tensor:
 def constant(array: Any) -> Tensor:
     """A Tensor that records nothing, holding ``array`` as it is: no checks, no copy (for op results and constants)."""
     return _new_tensor(array, None)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` that refuses writes (the array itself stays writable)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def data_of(value: Any) -> Any:

@@ -1,20 +1,30 @@
-"""NumPy on Tensors: ``np.exp(t)``, ``np.sum(t, axis=0)``, ``a @ t`` run the differentiable ops.
+"""NumPy on Tensors: differentiate or refuse, never drop a gradient.
 
 NumPy hands a call with a Tensor argument to ``Tensor.__array_ufunc__`` (ufuncs) or
-``Tensor.__array_function__`` (everything else), which come here. The routing tables are
-derived from the op table: each Node lists the NumPy callables it implements in ``numpy``
-(and, when NumPy's signature differs from the public function's, gives ``from_numpy``).
+``Tensor.__array_function__`` (everything else), which come here. A call
+
+- runs the differentiable op when the op table has one for it (each Node lists the NumPy
+  callables it implements in ``numpy``; ``from_numpy`` adapts a differing signature);
+- runs on the plain arrays when its result carries no gradient by nature
+  (:data:`NON_DIFFERENTIABLE`: indices, comparisons, rounding, tests, shapes);
+- otherwise refuses with a TypeError while recording (a Tensor that requires grad, grad
+  mode on), since its result would be a constant and the gradient would silently vanish.
+  Inside ``ag.no_grad()``, or when nothing requires grad, it runs on the plain arrays.
+
+NumPy always gets read-only views of a Tensor's values, and never a Tensor as ``out=`` or
+as the target of ``ufunc.at``: a NumPy call cannot write into a Tensor. ``autograd-lite
+numpy`` prints the three lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.engine import data_of
+from autograd_lite.engine import Tensor, is_grad_enabled, read_only
 
 
 def _route(op: type[ops.Node]) -> Callable[..., Any]:
@@ -29,23 +39,88 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 }
 
 
+def _present(module: Any, names: str) -> frozenset[Any]:
+    """The callables of ``module`` with these names (those this NumPy version has)."""
+    return frozenset(getattr(module, name) for name in names.split() if hasattr(module, name))
+
+
+#: NumPy callables whose result carries no gradient by nature: they return plain arrays, even
+#: while recording. Their derivative is 0 wherever it exists (rounding, signs, comparisons,
+#: indices, counts) or their result is not a number of the input (shapes, tests, text).
+NON_DIFFERENTIABLE: frozenset[Any] = _present(
+    np,
+    """sign floor ceil trunc rint fix round around floor_divide heaviside spacing signbit
+    greater greater_equal less less_equal equal not_equal isnan isinf isfinite isnat isneginf isposinf
+    logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not
+    bitwise_invert bitwise_count invert left_shift right_shift bitwise_left_shift bitwise_right_shift gcd lcm
+    argmax argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero searchsorted
+    digitize lexsort count_nonzero any all isclose allclose array_equal array_equiv isin in1d
+    shape ndim size isreal iscomplex isrealobj iscomplexobj result_type can_cast min_scalar_type
+    common_type histogram histogram2d histogramdd histogram_bin_edges bincount zeros_like ones_like
+    empty_like shares_memory may_share_memory array_repr array_str array2string
+    diag_indices_from tril_indices_from triu_indices_from ravel_multi_index unravel_index
+    packbits unpackbits is_busday busday_count busday_offset datetime_as_string isscalar iterable isfortran""",
+) | _present(np.linalg, "matrix_rank")
+
+
 def plain(value: Any) -> Any:
-    """Tensors replaced by their arrays, inside lists and tuples too."""
+    """Tensors replaced by read-only views of their values, inside lists, tuples and dicts too."""
+    if isinstance(value, Tensor):
+        return read_only(value.data)
     if isinstance(value, (list, tuple)):
         return type(value)(plain(item) for item in value)
-    return data_of(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def recording(*values: Any) -> bool:
+    """Whether any Tensor among ``values`` (in lists, tuples, dicts) requires grad while grad mode is on."""
+    return is_grad_enabled() and any(_tensors_requiring_grad(values))
+
+
+def _tensors_requiring_grad(value: Any) -> Iterator[bool]:
+    if isinstance(value, Tensor):
+        yield value.requires_grad
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors_requiring_grad(item)
+    elif isinstance(value, dict):
+        yield from _tensors_requiring_grad(list(value.values()))
+
+
+def _refuse(name: str) -> TypeError:
+    return TypeError(
+        f"{name} has no derivative in autograd_lite: on a Tensor that requires grad it would return a "
+        f"constant and the gradient would be lost. Use a differentiable op (ag.OPS lists them), call it on "
+        f"t.detach() to drop the gradient deliberately, run it inside ag.no_grad(), or write the op with ag.apply"
+    )
+
+
+def _refuse_writes(name: str, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    out = kwargs.get("out")
+    targets = out if isinstance(out, tuple) else (out,)
+    if any(isinstance(target, Tensor) for target in targets) or (method == "at" and isinstance(inputs[0], Tensor)):
+        raise TypeError(
+            f"{name}{'.at' if method == 'at' else '(..., out=...)'} would write into a Tensor, behind the back of "
+            f"the graph that recorded it: compute a new tensor (y = {name}(x)), or assign t.data = ... deliberately"
+        )
 
 
 def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Route a NumPy ufunc on Tensors to the matching op; others get plain arrays."""
+    """Route a NumPy ufunc on Tensors: the op, plain arrays by nature, else refused while recording."""
+    name = f"np.{ufunc.__name__}"
+    _refuse_writes(name, method, inputs, kwargs)
     function = UFUNCS.get(ufunc)
     if function is not None and method == "__call__" and not kwargs:
         return function(*inputs)
+    if ufunc not in NON_DIFFERENTIABLE and recording(inputs, kwargs):
+        raise _refuse(name if method == "__call__" else f"{name}.{method}")
     return getattr(ufunc, method)(*plain(inputs), **plain(kwargs))
 
 
 def dispatch_function(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Route a NumPy function on Tensors to the matching op; others get plain arrays."""
+    """Route a NumPy function on Tensors: the op, plain arrays by nature, else refused while recording."""
     ours = FUNCTIONS.get(function)
     if ours is not None:  # a keyword we do not support is an error, not a silent loss of the graph
         try:
@@ -55,6 +130,57 @@ def dispatch_function(function: Any, args: tuple[Any, ...], kwargs: dict[str, An
                 raise
             raise TypeError(
                 f"np.{function.__name__} on a Tensor runs autograd_lite's differentiable version, which "
-                f"takes different arguments ({error}); call it on t.data for a plain array instead"
+                f"takes different arguments ({error}); call it on t.detach() for a plain array instead"
             ) from None
+    if function not in NON_DIFFERENTIABLE and recording(args, kwargs):
+        raise _refuse(f"{_module_prefix(function)}{function.__name__}")
     return function(*plain(args), **plain(kwargs))
+
+
+def _module_prefix(function: Any) -> str:
+    module = getattr(function, "__module__", "") or ""
+    return "np.linalg." if "linalg" in module else "np.fft." if "fft" in module else "np."
+
+
+# ----- the lists -------------------------------------------------------------------------
+#: Callables that take no array to differentiate or that act on the process, left out of the lists.
+NOT_ARRAY_FUNCTIONS = frozenset(
+    """get_include get_printoptions getbufsize geterr geterrcall info printoptions set_printoptions setbufsize
+    seterr seterrcall show_config show_runtime test typename mintypecode isdtype issubdtype promote_types
+    datetime_data format_float_positional format_float_scientific base_repr binary_repr from_dlpack
+    nested_iters load loadtxt genfromtxt fromfile fromregex fromstring frombuffer fromiter fromfunction
+    frompyfunc save savez savez_compressed savetxt bmat""".split()  # bmat: matrices from strings or nested lists
+)
+
+
+def numpy_callables() -> Iterator[tuple[str, Any]]:
+    """(name, callable) for NumPy's public functions and ufuncs in ``np`` and ``np.linalg`` that take arrays."""
+    for prefix, module in (("np.", np), ("np.linalg.", np.linalg)):
+        for name in sorted(dir(module)):
+            value = getattr(module, name)
+            if name.startswith("_") or name in NOT_ARRAY_FUNCTIONS or isinstance(value, type):
+                continue
+            if not callable(value):
+                continue
+            yield prefix + name, value
+
+
+def classify(function: Any) -> str:
+    """"differentiable", "non-differentiable" (plain arrays) or "refused while recording"."""
+    if function in UFUNCS or function in FUNCTIONS:
+        return "differentiable"
+    if function in NON_DIFFERENTIABLE:
+        return "non-differentiable"
+    return "refused while recording"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``autograd-lite numpy``: print NumPy's callables in three lists (differentiable, plain arrays, refused)."""
+    groups: dict[str, list[str]] = {"differentiable": [], "non-differentiable": [], "refused while recording": []}
+    for name, function in numpy_callables():
+        groups[classify(function)].append(name)
+    for group, names in groups.items():
+        print(f"{group} ({len(names)}):")
+        print("  " + " ".join(names))
+    return 0
+

@@ -217,9 +217,12 @@ class Clip(Node):
     )
 
     @staticmethod
-    def from_numpy(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
-        """np.clip's signature (a_min/a_max, or NumPy 2's min/max) on :func:`clip`."""
-        return clip(a, a_min if min is None else min, a_max if max is None else max)
+    def from_numpy(a: Any, *bounds: Any, min: Any = None, max: Any = None) -> Tensor:
+        """np.clip's signature on :func:`clip`: both bounds by position (a_min, a_max), or NumPy 2's min=/max=."""
+        if len(bounds) not in ((0, 2) if min is None and max is None else (0,)):
+            raise TypeError(f"np.clip: give a_min and a_max by position, or min=/max= by keyword, got {len(bounds)}")
+        low, high = bounds if bounds else (min, max)
+        return clip(a, low, high)
 
     forward = staticmethod(np.clip)
     # The output is min(max(a, low), high): each gets the gradient where it is what came out
