@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
@@ -127,9 +128,9 @@ class Node:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.formulas and "formula" not in cls.__dict__:
-            variadic = "{n}" in cls.arguments[0]  # one rule for every input: shown once, for a_i
+            variadic = "{i}" in cls.arguments[0]  # one rule for every input: shown once, for a_i
             indices = [None] if variadic else range(len(cls.formulas))
-            cls.formula = ", ".join(cls.input_formula(index) for index in indices)
+            cls.formula = "; ".join(cls.input_formula(index) for index in indices)
 
     @staticmethod
     def forward(*arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -148,7 +149,12 @@ class Node:
             return cls.signature
         if cls.notation:
             return cls.notation.replace(" ", "").format(*cls.arguments)
-        return f"{cls.name or cls.__name__.lower()}({', '.join(cls.arguments[: len(cls.formulas) or 1])})"
+        return f"{cls.function_name()}({', '.join(cls.arguments[: len(cls.formulas) or 1])})"
+
+    @classmethod
+    def function_name(cls) -> str:
+        """The public function's name; a custom op without one is called by its class name, in snake case."""
+        return cls.name or re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     @classmethod
     def formulas_for(cls, inputs: tuple[Any, ...]) -> tuple[str, ...]:
@@ -159,7 +165,7 @@ class Node:
     def input_formula(cls, index: int | None = None, inputs: tuple[Any, ...] = ()) -> str:
         """The derivative rule for input ``index``, e.g. ``d(a/b)/db = -a/b**2``.
 
-        Ops of any arity share one rule, written for input ``{i}`` (0-based) named ``a_{n}``.
+        Ops of any arity share one rule, written for input ``{i}`` (counted from 0, named ``a_{i}``).
         """
         formulas = cls.formulas_for(inputs) if inputs else cls.formulas
         if not formulas:  # a custom op that gave only the whole formula
@@ -168,13 +174,11 @@ class Node:
         rule = formulas[min(position, len(formulas) - 1)]
         argument = cls.arguments[min(position, len(cls.arguments) - 1)]
         expression = cls.written()
-        if expression.startswith(f"{cls.name}("):
+        if expression.startswith(f"{cls.function_name()}("):
             text = f"d/d{argument} {expression} = {rule}"
         else:
             text = f"d({expression})/d{argument} = {rule}"
-        return text.replace("{i}", "i" if index is None else str(index)).replace(
-            "{n}", "i" if index is None else str(index + 1)
-        )
+        return text.replace("{i}", "i" if index is None else str(index))
 
     @property
     def op(self) -> str:
@@ -783,13 +787,12 @@ def _summed_to_input(share: Any, shape: tuple[int, ...], node: Node, index: int)
 class _GradientSums:
     """Where backward's gradients add up: per Node waiting in the queue, per leaf, per target."""
 
-    __slots__ = ("pending", "owned", "plain", "create_graph", "target_slots", "captured")
+    __slots__ = ("pending", "owned", "plain", "target_slots", "captured")
 
     def __init__(self, targets: list[Tensor] | None, create_graph: bool) -> None:
         self.pending: dict[Node, Any] = {}  # the gradient summed so far for each Node's output
         self.owned: set[Node] = set()  # pending buffers this sweep allocated: safe to add into in place
-        self.plain = not create_graph
-        self.create_graph = create_graph
+        self.plain = not create_graph  # arrays, nothing recorded; else Tensors (create_graph)
         self.target_slots: dict[int, list[int]] | None = None
         self.captured: list[Any] = []
         if targets is not None:  # a tensor may be asked for twice (grad(f, argnums=(0, 1))(t, t))
@@ -832,13 +835,12 @@ class _GradientSums:
             for slot in self.target_slots.get(id(output), ()):
                 self.captured[slot] = grad
 
-
     def _deliver(self, leaf: Tensor, grad: Any, fresh: bool) -> None:
         """Give a leaf its gradient: into a target slot, or accumulated into ``.grad``."""
         if self.target_slots is not None:
             for slot in self.target_slots.get(id(leaf), ()):
                 self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
-        elif self.create_graph:
+        elif not self.plain:
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         elif leaf.grad is None:
             leaf.grad = grad if fresh else np.array(grad, dtype=leaf.dtype)
@@ -904,7 +906,6 @@ def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
     stand_in._version = -1
     stand_ins[id(tensor)] = stand_in
     return stand_in
-
 
 
 from autograd_lite import numpy_routing, ops  # noqa: E402  (Tensor's operators call the op table)

@@ -166,7 +166,7 @@ def numpy_callables() -> Iterator[tuple[str, Any]]:
 
 
 def classify(function: Any) -> str:
-    """"differentiable", "non-differentiable" (plain arrays) or "refused while recording"."""
+    """One of "differentiable", "non-differentiable" (plain arrays) or "refused while recording"."""
     if function in UFUNCS or function in FUNCTIONS:
         return "differentiable"
     if function in NON_DIFFERENTIABLE:
@@ -183,4 +183,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{group} ({len(names)}):")
         print("  " + " ".join(names))
     return 0
-

@@ -408,7 +408,8 @@ class Matmul(Node):
 
 class Dot(Node):
     name, category, numpy = "dot", "matrix product", (np.dot,)
-    formulas, formulas_by_rank, formulas_for = Matmul.formulas, Matmul.formulas_by_rank, Matmul.formulas_for
+    formulas, formulas_by_rank = Matmul.formulas, Matmul.formulas_by_rank  # np.dot is np.matmul up to 2-D
+    formulas_for = classmethod(Matmul.formulas_for.__func__)  # type: ignore[attr-defined]
     forward = staticmethod(np.dot)
     vjps = Matmul.vjps  # np.dot equals np.matmul for 1-D and 2-D operands
 
@@ -496,7 +497,7 @@ class SwapAxes(Node):
 
 class ExpandDims(Node):
     name, category, numpy = "expand_dims", "shape", (np.expand_dims,)
-    formulas = ("grad reshaped back to a's shape",)
+    formulas = ("grad with the new axes of length 1 dropped",)
     forward = staticmethod(np.expand_dims)
     vjps = (lambda g, out, a, axis: g.reshape(a.shape),)
 
@@ -549,9 +550,9 @@ def scatter_add(values: Any, shape: tuple[int, ...], index: Any) -> Any:
 
 
 class Concatenate(Node):
-    name, category, numpy, arguments = "concatenate", "join", (np.concatenate,), ("a_{n}",)
-    signature = "concatenate(a_1..a_n)"
-    formulas = ("the slice of grad that came from a_{n}",)
+    name, category, numpy, arguments = "concatenate", "join", (np.concatenate,), ("a_{i}",)
+    signature = "concatenate(a_0, a_1, ...)"
+    formulas = ("the slice of grad that came from a_{i}",)
 
     @staticmethod
     def forward(*arrays: np.ndarray, axis: int) -> np.ndarray:
@@ -566,8 +567,8 @@ class Concatenate(Node):
 
 
 class Stack(Node):
-    name, category, numpy, arguments = "stack", "join", (np.stack,), ("a_{n}",)
-    signature = "stack(a_1..a_n)"
+    name, category, numpy, arguments = "stack", "join", (np.stack,), ("a_{i}",)
+    signature = "stack(a_0, a_1, ...)"
     formulas = ("grad[{i}] along the new axis",)
 
     @staticmethod
@@ -918,7 +919,13 @@ def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
 
 def expand_dims(a: ArrayLike, axis: int | tuple[int, ...]) -> Tensor:
     """Insert axes of length 1."""
-    return apply(ExpandDims, _tensor(a), axis=axis)
+    a = _tensor(a)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = a.ndim + len(axes)
+    for position in axes:
+        if not -ndim <= position < ndim:
+            raise ValueError(f"expand_dims: axis {position} is out of bounds for the result's {ndim} dimensions")
+    return apply(ExpandDims, a, axis=axis)
 
 
 def getitem(a: ArrayLike, index: Any) -> Tensor:

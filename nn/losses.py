@@ -141,9 +141,13 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
     target = _constant(target)
     try:
         per_row = ag.softmax_cross_entropy(logits, target)  # the op validates the labels or probability rows
-    except ValueError:
-        _class_target(logits, target, loss)  # the op refused: raise nn's diagnosis, with its hints
-        raise
+    except ValueError as refused:
+        error = refused
+    else:
+        error = None
+    if error is not None:
+        _class_target(logits, target, loss)  # the op refused: raise nn's diagnosis, with its hints, alone
+        raise error
     _check_probabilities(target, loss)
     return _reduce(per_row, reduction)
 

@@ -183,6 +183,9 @@ def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _shape_of(value: Any) -> tuple[int, ...]:
+    """The shape a value has as an array; a list or tuple counts as NumPy would stack it (by its first item)."""
+    if isinstance(value, (list, tuple)):
+        return (len(value), *(_shape_of(value[0]) if value else ()))
     return np.shape(value.data if isinstance(value, ag.Tensor) else value)
 
 
@@ -201,11 +204,8 @@ def result_elements(function: str, arguments: list[Any], keywords: dict[str, Any
     """
     shapes = [_shape_of(value) for value in arguments if not isinstance(value, (list, tuple))]
     try:
-        if function == "clip":  # a, low and high broadcast together, given by position or keyword
-            bounds = [_shape_of(keywords[name]) for name in ("low", "high") if keywords.get(name) is not None]
-            shape = np.broadcast_shapes(*shapes, *bounds)
-        elif function in _BROADCASTING:
-            shape = np.broadcast_shapes(*shapes)
+        if function in _BROADCASTING:  # every input broadcasts, by position or keyword, lists included
+            shape = np.broadcast_shapes(*map(_shape_of, arguments), *map(_shape_of, keywords.values()))
         elif function in _MATRIX_PRODUCTS and len(shapes) >= 2:
             shape = _matmul_shape(shapes[0], shapes[1])
             if function == "linear" and len(shapes) > 2:

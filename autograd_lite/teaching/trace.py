@@ -10,7 +10,6 @@ tensor receives gradients from several consumers. Printing the trace gives a tab
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,7 +293,7 @@ def _expression(node: Node, output_label: str, input_labels: Sequence[str]) -> s
     op = type(node)
     if op.notation and op.notation.count("{") == len(input_labels):
         return f"{output_label} = {op.notation.format(*input_labels)}"
-    name = op.name or re.sub(r"(?<!^)(?=[A-Z])", "_", op.__name__).lower()  # a custom op: its class name
+    name = op.function_name()
     arguments = list(input_labels)
     for key, value in node.params.items():
         if value is None or value is False or isinstance(value, np.ndarray):

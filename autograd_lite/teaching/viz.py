@@ -231,7 +231,13 @@ def op_key(position: int) -> str:
 @functools.lru_cache(maxsize=1)
 def _graph_class() -> type:
     """graphviz.Digraph with rendering errors that say how to install Graphviz (made on first use)."""
-    import graphviz
+    try:
+        import graphviz
+    except ImportError:  # every drawing (draw_graph, frames, to_html, explain --svg/--html) comes here first
+        raise ImportError(
+            "drawing graphs needs the graphviz Python package: pip install graphviz "
+            "(or pip install 'autograd_lite[viz]'); the DOT text needs it too"
+        ) from None
 
     def with_install_hint(run: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -298,8 +304,8 @@ def build_graph(
     graph = _graph_class()(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize="10")
-    drawing = _Drawing(graph, layout, _window(len(layout.ops), current, max_ops), show_values, show_grads, digits)
-    drawing.grads, drawing.grad_placeholders = grads, grad_placeholders
+    window = _window(len(layout.ops), current, max_ops)
+    drawing = _Drawing(graph, layout, window, show_values, show_grads, digits, grads, grad_placeholders)
     done = set(done)
     for position in drawing.window:
         drawing.op(position, current=position == current, done=position in done, max_inputs=max_inputs)
@@ -313,12 +319,19 @@ class _Drawing:
     """One graph being drawn: each tensor box once, the ops of the window, notes for what is left out."""
 
     def __init__(
-        self, graph: Any, layout: GraphLayout, window: range, show_values: bool, show_grads: bool, digits: int
+        self,
+        graph: Any,
+        layout: GraphLayout,
+        window: range,
+        show_values: bool,
+        show_grads: bool,
+        digits: int,
+        grads: dict[int, Any] | None,
+        grad_placeholders: bool,
     ) -> None:
         self.graph, self.layout, self.window = graph, layout, window
         self.show_values, self.show_grads, self.digits = show_values, show_grads, digits
-        self.grads: dict[int, Any] | None = None
-        self.grad_placeholders = False
+        self.grads, self.grad_placeholders = grads, grad_placeholders
         self.drawn: set[int] = set()
         self.cut_inputs: list[str] = []  # tensors whose producer is outside the window
 
@@ -380,12 +393,6 @@ def draw_graph(
 
     Graphs with more than ``max_ops`` ops are drawn as the last ``max_ops`` ops plus a summary box.
     """
-    try:
-        import graphviz  # noqa: F401 - fail early with a helpful message
-    except ImportError:
-        raise ImportError(
-            "draw_graph needs the graphviz Python package: pip install graphviz (or pip install 'autograd_lite[viz]')"
-        ) from None
     return build_graph(layout_graph(output), show_values, show_grads, rankdir, max_ops=max_ops)
 
 

@@ -239,6 +239,9 @@ def test_refusal_through_the_installed_console_script(tmp_path) -> None:
 COLUMN = "a=[" + ", ".join(["[1]"] * 1000) + "]"  # 1000 x 1
 ROW = "b=[[" + ", ".join(["1"] * 1000) + "]]"  # 1 x 1000: a * b is 1,000,000 elements
 LINE = "x=[" + ", ".join(["1"] * 1000) + "]"
+LONG_LINE = "y=[" + ",".join(["1"] * 5000) + "]"  # 5000 elements
+LONG_COLUMN = "c=[" + ",".join(["[1]"] * 4000) + "]"  # 4000 x 1
+SEVEN_BY_THIRTY = ",".join(["[" + ",".join("y" * 30) + "]"] * 7)  # 210 copies of y: 1,050,000 elements
 
 
 @pytest.mark.parametrize(
@@ -253,6 +256,10 @@ LINE = "x=[" + ", ".join(["1"] * 1000) + "]"
         ("sum(clip(reshape(x, (-1, 1)), 0, reshape(x, (1, -1))) * x * x)", (LINE,), "in all"),
         ("stack([" + ", ".join(["broadcast_to(x, (999, 1000))"] * 2) + "])", (LINE,), "stack would make 1,998,000"),
         ("concatenate([broadcast_to(x, (999, 1000)), broadcast_to(x, (999, 1000))])", (LINE,), "concatenate would"),
+        # a list given to a one-input op, or to a broadcasting one, counts as the array it would become
+        ("sum(exp([" + SEVEN_BY_THIRTY + "]))", (LONG_LINE,), "exp would make 1,050,000"),
+        ("sum(exp(a=[" + SEVEN_BY_THIRTY + "]))", (LONG_LINE,), "exp would make 1,050,000"),
+        ("sum(mul([y], c))", (LONG_LINE, LONG_COLUMN), "mul would make 20,000,000"),
     ],
 )
 def test_memory_adds_up_across_the_whole_expression(expression, bindings, reason, capsys) -> None:
