@@ -306,7 +306,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing the values, cut off from the graph."""
-        return _new_tensor(self._data, None)
+        return constant(self._data, None)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -530,8 +530,8 @@ def _differentiable_values(array: np.ndarray, where: str) -> np.ndarray:
     return array
 
 
-def _new_tensor(array: Any, node: Node | None) -> Tensor:
-    """Fast constructor for op results: no checks, no copies."""
+def constant(array: Any, node: Node | None = None) -> Tensor:
+    """A Tensor holding ``array`` as it is, no checks, no copy: a constant, or (given its Node) an op's result."""
     tensor = object.__new__(Tensor)
     tensor._data = array if type(array) is np.ndarray else np.asarray(array)
     tensor.grad = None
@@ -541,11 +541,6 @@ def _new_tensor(array: Any, node: Node | None) -> Tensor:
     tensor._version = 0
     tensor.retains_grad = False
     return tensor
-
-
-def constant(array: Any) -> Tensor:
-    """A Tensor that records nothing, holding ``array`` as it is: no checks, no copy (for op results and constants)."""
-    return _new_tensor(array, None)
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -586,8 +581,8 @@ def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
         node.params = params
         node.sequence = _next_sequence()
         node.released = False
-        return _new_tensor(out, node)
-    return _new_tensor(out, None)
+        return constant(out, node)
+    return constant(out, None)
 
 
 # ----- the tape ---------------------------------------------------------------
@@ -686,7 +681,7 @@ def run_backward(
                 f"backward(): grad has shape {grad.shape} but the output has shape {root.shape}; they must match"
             )
     if create_graph:
-        grad = grad if isinstance(grad, Tensor) else _new_tensor(grad, None)
+        grad = grad if isinstance(grad, Tensor) else constant(grad, None)
     with enable_grad() if create_graph else no_grad():
         return _sweep(root, grad, retain_graph, create_graph, targets, on_step)
 
@@ -730,15 +725,6 @@ def _sweep(
     return sums.result()
 
 
-def _arrays_of(inputs: tuple[Tensor, ...]) -> tuple[np.ndarray, ...]:
-    """The inputs' arrays; one- and two-input ops are nearly all of them, so those skip building a list."""
-    if len(inputs) == 1:
-        return (inputs[0]._data,)
-    if len(inputs) == 2:
-        return (inputs[0]._data, inputs[1]._data)
-    return tuple([t._data for t in inputs])
-
-
 def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> list[Any]:
     """Each input's share ``vjp(grad)``, in the input's shape (and dtype); None where none is needed.
 
@@ -750,8 +736,13 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
     inputs = node.inputs
     if create_graph:
         values, out = inputs, output
-    else:
-        values = _arrays_of(inputs)
+    else:  # one- and two-input ops are nearly all of them: skip the generic list building
+        if len(inputs) == 1:
+            values = (inputs[0]._data,)
+        elif len(inputs) == 2:
+            values = (inputs[0]._data, inputs[1]._data)
+        else:
+            values = tuple([t._data for t in inputs])
         out = output._data
     shares: list[Any] = []
     for index, tensor in enumerate(inputs):
@@ -901,7 +892,7 @@ def _released(tensor: Tensor, stand_ins: dict[int, Tensor]) -> Tensor:
         buffer = _RELEASED_BUFFERS[dtype] = np.zeros(1, dtype)
         buffer.flags.writeable = False
     shape = tensor._data.shape
-    stand_in = _new_tensor(np.ndarray(shape, dtype, buffer, 0, (0,) * len(shape)), tensor.node)
+    stand_in = constant(np.ndarray(shape, dtype, buffer, 0, (0,) * len(shape)), tensor.node)
     stand_in.name = tensor.name
     stand_in._version = -1
     stand_ins[id(tensor)] = stand_in
