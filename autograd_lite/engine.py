@@ -1,6 +1,6 @@
 """The engine core: Tensor, Node, the tape, and reverse-mode backward.
 
-Running an op (see ``ops.py``) calls :func:`apply`, which computes the result with
+Running an op (see ``ops/``) calls :func:`apply`, which computes the result with
 NumPy and, when a gradient will be needed, records a :class:`Node` for the op. Each
 Node gets a sequence number from one global counter, so the Nodes of any graph sorted
 by that number are the *tape*: the order in which the forward pass ran them.
@@ -92,7 +92,7 @@ class enable_grad(_SetGradMode):  # noqa: N801
 class Node:
     """One recorded operation: the entry on the tape, and the class that holds the op's facts.
 
-    Subclasses (one per op, in ``ops.py``) define ``forward(*arrays, **params)`` and a
+    Subclasses (one per op, in ``ops/``) define ``forward(*arrays, **params)`` and a
     tuple ``vjps`` with one vector-Jacobian product per input,
     ``vjp(grad, out, *inputs, **params)``. Ops with any number of inputs leave ``vjps``
     empty and override :meth:`vjp` instead. The vjps are written with NumPy functions and
@@ -350,7 +350,7 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ----- operators and method forms (the op table lives in ops.py) --------------
+    # ----- operators and method forms (the op table lives in ops/) --------------
     def __add__(self, other: Any) -> Tensor:
         return ops.add(self, other)
 

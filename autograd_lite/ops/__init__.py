@@ -1,0 +1,61 @@
+"""The op table: one small Node class per op, then its public function, in a module per family.
+
+Each Node gives ``forward`` (NumPy on arrays) and ``vjps``: one vector-Jacobian
+product per input, ``vjp(grad, out, *inputs, **params)``. The vjps use only NumPy
+functions and operators that Tensors also support, so the same line computes a plain
+gradient or, under ``create_graph=True``, a differentiable one. Gradients may come back
+in the broadcast shape: the engine sums them to each input's shape in one place.
+
+:data:`OP_TABLE` collects the Node classes of the family modules below, in the order
+written; ``ag.OPS``, the NumPy routing, the trace's labels, explain's size rules and the
+tests' registry are all derived from it. A new family is a module here and one line in
+``FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from autograd_lite.engine import Node
+from autograd_lite.ops import elementwise, linalg, losses, reductions, shape
+from autograd_lite.ops.elementwise import *  # noqa: F403 - the public functions and Node classes of each family
+from autograd_lite.ops.linalg import *  # noqa: F403
+from autograd_lite.ops.losses import *  # noqa: F403
+from autograd_lite.ops.reductions import *  # noqa: F403
+from autograd_lite.ops.shape import *  # noqa: F403
+
+#: The op families, in the order the table lists them.
+FAMILIES: tuple[ModuleType, ...] = (elementwise, reductions, linalg, losses, shape)
+
+
+def _nodes_of(module: ModuleType) -> list[type[Node]]:
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Node) and value.__module__ == module.__name__
+    ]
+
+
+#: Every op of the library, family by family, in the order written.
+OP_TABLE: tuple[type[Node], ...] = tuple(op for family in FAMILIES for op in _nodes_of(family))
+#: The differentiable public functions, one per op (``ag.OPS``).
+OPS: tuple[str, ...] = tuple(op.name for op in OP_TABLE if op.public)
+
+
+def ops_in(category: str) -> frozenset[str]:
+    """The public names of the ops of one ``category`` (e.g. ``"elementwise"``, ``"reduction"``)."""
+    return frozenset(op.name for op in OP_TABLE if op.public and op.category == category)
+
+
+def public_functions() -> dict[str, object]:
+    """Every public function the family modules define (the ops' functions and their helpers)."""
+    return {
+        name: value
+        for family in FAMILIES
+        for name, value in vars(family).items()
+        if callable(value) and not isinstance(value, type) and getattr(value, "__module__", "") == family.__name__
+        and not name.startswith("_")
+    }
+
+
+__all__ = list(OPS)

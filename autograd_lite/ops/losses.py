@@ -1,0 +1,79 @@
+"""Fused losses: softmax cross-entropy, computed from the logits with log-sum-exp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.engine import Node, Tensor, apply, data_of
+from autograd_lite.ops.common import ArrayLike, as_tensor
+from autograd_lite.ops.reductions import LogSoftmax, Softmax, softmax
+
+
+class SoftmaxCrossEntropy(Node):
+    name, category, arguments = "softmax_cross_entropy", "loss", ("z",)
+    signature = "-sum(t * log_softmax(z))"
+    formulas = ("softmax(z) * sum(t) - t  (= softmax(z) - t when t sums to 1)",)
+    # Fused and stable: log-softmax via log-sum-exp, and the famous simple gradient.
+
+    @staticmethod
+    def forward(logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
+        log_probabilities = LogSoftmax.forward(logits, -1)
+        if labels is not None:
+            return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
+        # where the target is 0, a log-probability of -inf contributes 0 (not 0 * -inf = nan)
+        return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
+
+    vjps = (lambda g, out, logits, labels, target: _softmax_minus_target(logits, labels, target) * g[..., None],)
+
+
+def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
+    if isinstance(logits, Tensor):  # create_graph: keep it differentiable
+        if labels is not None:
+            target = np.zeros(logits.shape, dtype=logits.dtype)
+            np.put_along_axis(target, labels[..., None], 1, axis=-1)
+        return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
+    difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
+    if labels is None:
+        difference *= np.sum(target, axis=-1, keepdims=True)
+        difference -= target
+    else:
+        rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
+        rows[np.arange(labels.size), labels.reshape(-1)] -= 1
+    return difference
+
+
+def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
+    """Cross-entropy of softmax(logits) against ``target``, one value per row (last axis = classes).
+
+    ``target`` is either integer class labels (shape ``logits.shape[:-1]``) or a
+    probability distribution per row (one-hot or soft, shape ``logits.shape``). Computed
+    from the logits with log-sum-exp, never as log(softmax), so it cannot overflow.
+    """
+    logits = as_tensor(logits)
+    target_array = np.asarray(data_of(target))
+    if logits.ndim < 1:
+        raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
+    classes = logits.shape[-1]
+    if target_array.dtype.kind in "iu":
+        if target_array.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"softmax_cross_entropy: integer labels have shape {target_array.shape}, expected "
+                f"{logits.shape[:-1]} for logits of shape {logits.shape}"
+            )
+        if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
+            bad = target_array[(target_array < 0) | (target_array >= classes)].flat[0]
+            raise ValueError(
+                f"softmax_cross_entropy: label {bad} is out of range for {classes} classes (0..{classes - 1})"
+            )
+        return apply(SoftmaxCrossEntropy, logits, labels=target_array.astype(np.intp), target=None)
+    if target_array.dtype.kind != "f" or target_array.shape != logits.shape:
+        raise ValueError(
+            f"softmax_cross_entropy: target of shape {target_array.shape} and dtype {target_array.dtype} does not "
+            f"fit logits of shape {logits.shape}: give integer labels of shape {logits.shape[:-1]} or "
+            f"probabilities of shape {logits.shape}"
+        )
+    if not np.all(np.isfinite(target_array)):
+        raise ValueError("softmax_cross_entropy: target contains NaN or infinity")
+    return apply(SoftmaxCrossEntropy, logits, labels=None, target=target_array.astype(logits.dtype, copy=False))
