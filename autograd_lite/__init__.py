@@ -20,11 +20,12 @@ from autograd_lite.engine import (
     graph_tensors,
     is_grad_enabled,
     no_grad,
+    push_tangents,
     run_backward,
     tape,
     unbroadcast,
 )
-from autograd_lite.functional import grad, value_and_grad
+from autograd_lite.functional import elementwise_grad, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from autograd_lite.gradcheck import GradientCheckError, check_grad, numerical_grad
 from autograd_lite.ops import *  # noqa: F403 - the public op functions, one per entry of the op table
 from autograd_lite.ops import OP_TABLE, OPS
@@ -37,6 +38,7 @@ __all__ = [
     *OPS,
     "OPS", "OP_TABLE",
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
-    "run_backward", "unbroadcast", "grad", "value_and_grad", "numerical_grad", "check_grad",
+    "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
+    "hvp", "elementwise_grad", "numerical_grad", "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",
 ]  # fmt: skip

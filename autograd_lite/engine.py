@@ -119,6 +119,7 @@ class Node:
     formulas: ClassVar[tuple[str, ...]] = ()
     formula: ClassVar[str] = ""
     vjps: ClassVar[tuple[Callable[..., Any], ...]] = ()
+    jvps: ClassVar[tuple[Callable[..., Any], ...]] = ()
 
     inputs: tuple[Tensor, ...]
     params: dict[str, Any]
@@ -141,6 +142,25 @@ class Node:
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
         """The gradient for input ``index`` given the output's gradient ``grad``."""
         return cls.vjps[index](grad, out, *inputs, **params)
+
+    @classmethod
+    def tangent(cls, tangents: list[Any], out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """Forward mode: the output's tangent from the inputs' tangents (None where an input has none).
+
+        The sum of ``jvps[i](tangent_i, out, *inputs, **params)`` over the inputs that have a
+        tangent; it may come back in a shape that broadcasts to the output's. An elementwise
+        op's Jacobian is diagonal, so its vjps serve as its jvps unless it gives its own.
+        Ops with any number of inputs override this instead.
+        """
+        rules = cls.jvps or (cls.vjps if cls.category == "elementwise" else ())
+        if not rules:
+            raise NotImplementedError(f"{cls.__name__} has no forward-mode rule (jvps)")
+        total = None
+        for rule, tangent in zip(rules, tangents):
+            if tangent is not None:
+                part = rule(tangent, out, *inputs, **params)
+                total = part if total is None else total + part
+        return total
 
     @classmethod
     def written(cls) -> str:
@@ -633,6 +653,27 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if axes:
         grad = np.sum(grad, axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def push_tangents(root: Tensor, seeds: dict[int, Any]) -> Any:
+    """Forward mode: the tangent of ``root`` given tangents of some tensors it was computed from.
+
+    ``seeds`` maps id(tensor) to its tangent (same shape). One sweep over the tape in
+    recording order applies each Node's forward rule (``Node.tangent``) to its inputs'
+    tangents. The rules run on the Tensors themselves, so under recording the result can be
+    differentiated again (grad of jvp, forward-over-reverse Hessians). None: root does not
+    depend on the seeded tensors.
+    """
+    known = dict(seeds)
+    for node, output in graph_tensors(root):
+        tangents = [known.get(id(tensor)) for tensor in node.inputs]
+        if all(tangent is None for tangent in tangents):
+            continue
+        tangent = type(node).tangent(tangents, output, node.inputs, node.params)
+        if np.shape(tangent) != output.shape:
+            tangent = np.broadcast_to(tangent, output.shape)
+        known[id(output)] = tangent
+    return known.get(id(root))
 
 
 #: ``on_step(node, output, grad, input_grads)``, called once per Node as backward leaves it:

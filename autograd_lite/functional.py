@@ -1,4 +1,5 @@
-"""Functional transforms: ``grad`` and ``value_and_grad``, to any order."""
+"""Functional transforms, to any order and composable: grad, value_and_grad, vjp, jvp (forward
+mode), jacobian (reverse or forward), hessian and hvp (forward-over-reverse), elementwise_grad."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Tensor, enable_grad, run_backward
+from autograd_lite import ops
+from autograd_lite.engine import Tensor, data_of, enable_grad, push_tangents, run_backward
 
 
 def value_and_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -67,3 +69,149 @@ def grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Ca
         return with_value(*args)[1]
 
     return gradient
+
+
+# ----- vector products, Jacobians, Hessians ---------------------------------------------
+def _leaves(primals: tuple[Any, ...], caller: str) -> list[Tensor]:
+    """The primals as Tensors that record: a Tensor that requires grad as it is (so the result
+    stays differentiable with respect to it), anything else as a new leaf of its values."""
+    if not primals:
+        raise TypeError(f"{caller}: give at least one primal (the point to differentiate at)")
+    return [p if isinstance(p, Tensor) and p.requires_grad else Tensor(data_of(p), requires_grad=True) for p in primals]
+
+
+def _as_output(value: Any, caller: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{caller}: the function must return a Tensor, got {type(value).__name__}")
+    return value
+
+
+def vjp(function: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[Any], tuple[Tensor, ...]]]:
+    """``(out, vjp_fn)`` as in JAX: ``vjp_fn(cotangent)`` is the cotangent pulled back to each primal.
+
+    ``vjp_fn`` may be called any number of times; its results are Tensors that can be
+    differentiated again.
+    """
+    leaves = _leaves(primals, "vjp")
+    with enable_grad():
+        out = _as_output(function(*leaves), "vjp")
+
+    def vjp_fn(cotangent: Any) -> tuple[Tensor, ...]:
+        cotangent = cotangent if isinstance(cotangent, Tensor) else Tensor(np.asarray(cotangent, dtype=out.dtype))
+        if cotangent.shape != out.shape:
+            raise ValueError(f"vjp: the cotangent has shape {cotangent.shape}, the output {out.shape}; they must match")
+        if not out.requires_grad:
+            return tuple(Tensor(np.zeros_like(leaf.data)) for leaf in leaves)
+        found = run_backward(out, cotangent, retain_graph=True, create_graph=True, targets=leaves)
+        assert found is not None
+        return tuple(Tensor(np.zeros_like(leaf.data)) if g is None else g for leaf, g in zip(leaves, found))
+
+    return out, vjp_fn
+
+
+def jvp(function: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Tensor, Tensor]:
+    """``(out, tangent_out)`` as in JAX: forward mode, the directional derivative of ``function``
+    at ``primals`` along ``tangents``, pushed through the tape in one forward sweep."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
+    leaves = _leaves(primals, "jvp")
+    seeds = {}
+    for index, (leaf, tangent) in enumerate(zip(leaves, tangents)):
+        tangent = tangent if isinstance(tangent, Tensor) else Tensor(np.asarray(tangent, dtype=leaf.dtype))
+        if tangent.shape != leaf.shape:
+            raise ValueError(
+                f"jvp: tangent {index} has shape {tangent.shape}, its primal {leaf.shape}; they must match"
+            )
+        seeds[id(leaf)] = tangent
+    with enable_grad():
+        out = _as_output(function(*leaves), "jvp")
+        tangent_out = push_tangents(out, seeds)
+    if tangent_out is None:  # the output does not depend on the primals
+        tangent_out = Tensor(np.zeros(out.shape, dtype=out.dtype))
+    return out, tangent_out if isinstance(tangent_out, Tensor) else Tensor(tangent_out)
+
+
+def jacobian(
+    function: Callable[..., Any], argnums: int | tuple[int, ...] = 0, mode: str = "reverse"
+) -> Callable[..., Any]:
+    """``jacobian(f)(*args)``: d out / d args[argnums], shaped ``out.shape + arg.shape``.
+
+    ``mode="reverse"`` builds it a row per output element (vjps), ``"forward"`` a column per
+    input element (jvps, one forward sweep each): forward is cheaper when the input is the
+    smaller side. A tuple ``argnums`` gives a tuple of Jacobians.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    def jacobian_at(*args: Any) -> Any:
+        if any(position >= len(args) for position in positions):
+            raise TypeError(f"jacobian: argnums={argnums} but the function got {len(args)} arguments")
+        leaves = _leaves(args, "jacobian")
+        with enable_grad():
+            out = _as_output(function(*leaves), "jacobian")
+        build = _jacobian_by_rows if mode == "reverse" else _jacobian_by_columns
+        found = tuple(build(out, leaves[position]) for position in positions)
+        return found[0] if isinstance(argnums, int) else found
+
+    return jacobian_at
+
+
+def _jacobian_by_rows(out: Tensor, leaf: Tensor) -> Tensor:
+    rows = []
+    for index in range(out.size):
+        row = None
+        if out.requires_grad:  # one backward per output element, seeded with its one-hot cotangent
+            seed = np.zeros(out.size, dtype=out.dtype)
+            seed[index] = 1
+            row = run_backward(out, seed.reshape(out.shape), retain_graph=True, create_graph=True, targets=[leaf])[0]
+        rows.append(Tensor(np.zeros(leaf.shape, dtype=leaf.dtype)) if row is None else row)
+    return _assemble(rows, out.shape + leaf.shape, leaf.dtype)
+
+
+def _jacobian_by_columns(out: Tensor, leaf: Tensor) -> Tensor:
+    columns = []
+    for index in range(leaf.size):
+        seed = np.zeros(leaf.size, dtype=leaf.dtype)
+        seed[index] = 1
+        with enable_grad():
+            tangent = push_tangents(out, {id(leaf): Tensor(seed.reshape(leaf.shape))})
+        columns.append(Tensor(np.zeros(out.shape, dtype=out.dtype)) if tangent is None else tangent)
+    # columns[j] is d out / d leaf_j: stack them last, then put the input's axes back in its shape
+    if not columns:
+        return Tensor(np.zeros(out.shape + leaf.shape, dtype=out.dtype))
+    stacked = ops.stack([ops.reshape(c, (out.size,)) for c in columns], axis=1)
+    return ops.reshape(stacked, out.shape + leaf.shape)
+
+
+def _assemble(rows: list[Tensor], shape: tuple[int, ...], dtype: Any) -> Tensor:
+    if not rows:
+        return Tensor(np.zeros(shape, dtype=dtype))
+    return ops.reshape(ops.stack([ops.reshape(row, (-1,)) for row in rows]), shape)
+
+
+def hessian(function: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """``hessian(f)(*args)``: the matrix of second derivatives of a scalar ``f``, shaped
+    ``arg.shape + arg.shape``; forward-over-reverse (the forward-mode Jacobian of ``grad(f)``)."""
+    return jacobian(grad(function, argnums), argnums, mode="forward")
+
+
+def hvp(function: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Tensor:
+    """The Hessian of a scalar ``function`` at ``primals`` times ``tangents``, without building the
+    Hessian: a forward sweep through the gradient's graph (forward-over-reverse). With several
+    primals the Hessian is the one with respect to all of them, and the result a tuple."""
+    count = len(tuple(primals))
+    gradient = grad(function, argnums=tuple(range(count)))
+    _, product = jvp(lambda *xs: ops.concatenate([ops.reshape(g, (-1,)) for g in gradient(*xs)]), primals, tangents)
+    sizes = [int(np.size(data_of(p))) for p in primals]
+    parts, start = [], 0
+    for primal, size in zip(primals, sizes):
+        parts.append(ops.reshape(product[start : start + size], np.shape(data_of(primal))))
+        start += size
+    return parts[0] if count == 1 else tuple(parts)
+
+
+def elementwise_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """The gradient of ``sum(function(x))``: for an elementwise ``function``, each element's own derivative."""
+    return grad(lambda *args: ops.sum(function(*args)), argnums)

@@ -1,11 +1,14 @@
-"""grad and value_and_grad, including grad of grad."""
+"""The functional transforms: grad and value_and_grad (any order), vjp, jvp, jacobian, hessian, hvp."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given
-from strategies import arrays, floats, shapes
+from hypothesis import strategies as st
+from strategies import arrays, expressions, floats, shapes
 
 import autograd_lite as ag
 
@@ -68,3 +71,83 @@ def test_create_graph_backward_gives_differentiable_grad() -> None:
     x.grad = None
     first.backward()
     assert x.grad == pytest.approx(6 * 1.5)
+
+
+# ----- vjp, jvp, jacobian, hessian, hvp -----------------------------------------------------
+def central_jacobian(function: Any, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """d function(x) / d x by central differences, shaped out.shape + x.shape."""
+    out_shape = np.shape(function(x))
+    jac = np.zeros(out_shape + x.shape)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += step
+        down[index] -= step
+        jac[(...,) + index] = (np.asarray(function(up)) - np.asarray(function(down))) / (2 * step)
+    return jac
+
+
+@given(expressions(names=("x",)), arrays(st.just((3,)), floats(-1.5, 1.5)))
+def test_jacobian_forward_equals_reverse_equals_central_differences(expression: Any, x: np.ndarray) -> None:
+    _, build = expression
+    function = lambda t: build({"x": t}) * ag.Tensor(np.ones(3))
+    reverse = ag.jacobian(function)(x)
+    forward = ag.jacobian(function, mode="forward")(x)
+    assert reverse.shape == forward.shape == (3, 3)
+    np.testing.assert_allclose(forward.data, reverse.data, rtol=1e-10, atol=1e-12)
+    numeric = central_jacobian(lambda v: function(ag.Tensor(v)).data, x)
+    np.testing.assert_allclose(reverse.data, numeric, rtol=1e-4, atol=1e-6)
+
+
+@given(expressions(names=("x", "y")), arrays(st.just((2,)), floats(-1.5, 1.5)), arrays(st.just((2,)), floats(-1, 1)))
+def test_hessian_is_symmetric_and_hvp_is_hessian_times_v(expression: Any, x: np.ndarray, v: np.ndarray) -> None:
+    _, build = expression
+    coupling = np.array([[1.0, 0.5], [0.5, 2.0]])
+    function = lambda t: ag.sum(build({"x": t, "y": t[::-1]})) + (t @ coupling @ t) * ag.sin(t[0])
+    hessian = ag.hessian(function)(x).data
+    np.testing.assert_allclose(hessian, hessian.T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ag.hvp(function, (x,), (v,)).data, hessian @ v, rtol=1e-8, atol=1e-10)
+    numeric = central_jacobian(lambda u: ag.grad(function)(u).data, x)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ag.jacobian(ag.grad(function))(x).data, hessian, rtol=1e-8, atol=1e-10)
+
+
+@given(arrays(shapes), st.data())
+def test_vjp_and_jvp_agree_with_grad_and_each_other(x: np.ndarray, data: Any) -> None:
+    function = lambda t: ag.tanh(t) * t + ag.exp(-t)
+    cotangent = data.draw(arrays(x.shape))
+    tangent = data.draw(arrays(x.shape))
+    out, vjp_fn = ag.vjp(function, x)
+    (pulled,) = vjp_fn(cotangent)
+    np.testing.assert_allclose(pulled.data, ag.grad(lambda t: ag.sum(function(t) * cotangent))(x).data, rtol=1e-10)
+    _, pushed = ag.jvp(function, (x,), (tangent,))
+    # <cotangent, J tangent> == <J^T cotangent, tangent>
+    np.testing.assert_allclose(np.sum(cotangent * pushed.data), np.sum(pulled.data * tangent), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out.data, function(ag.Tensor(x)).data)
+
+
+def test_grad_of_jvp_and_elementwise_grad() -> None:
+    x, v = np.array([0.2, -0.9, 1.4]), np.array([1.0, 2.0, -1.0])
+    assert ag.check_grad(lambda t: ag.jvp(lambda u: ag.tanh(u) * u, (t,), (v,))[1].sum(), x)
+    np.testing.assert_allclose(ag.elementwise_grad(ag.sin)(x).data, np.cos(x))
+
+
+def test_hessian_of_an_nn_loss_with_respect_to_a_parameter() -> None:
+    import nn
+
+    rng = np.random.default_rng(0)
+    inputs, target = rng.normal(size=(8, 3)), rng.normal(size=(8, 1))
+    loss = lambda w: nn.mse_loss(ag.tanh(ag.Tensor(inputs) @ w), target)
+    w = rng.normal(size=(3, 1))
+    hessian = ag.hessian(loss)(w).data
+    assert hessian.shape == (3, 1, 3, 1)
+    numeric = central_jacobian(lambda u: ag.grad(loss)(u).data, w)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_transforms_refuse_mismatched_shapes_and_modes() -> None:
+    with pytest.raises(ValueError, match="tangent 0 has shape"):
+        ag.jvp(ag.sin, (np.ones(3),), (np.ones(2),))
+    with pytest.raises(ValueError, match="mode must be"):
+        ag.jacobian(ag.sin, mode="sideways")
+    with pytest.raises(ValueError, match="cotangent has shape"):
+        ag.vjp(ag.sin, np.ones(3))[1](np.ones(2))

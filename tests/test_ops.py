@@ -339,6 +339,29 @@ def test_gradient_shape_and_dtype_match_input(name: str, data: Any) -> None:
         assert leaf.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+@given(data=st.data())
+def test_forward_mode_matches_central_differences_along_a_direction(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+    scalar = weighted_sum(case.function)
+    directions = [np.random.default_rng(7 + i).uniform(-1, 1, x.shape) for i, x in enumerate(case.inputs)]
+    _, forward = ag.jvp(scalar, tuple(case.inputs), tuple(directions))
+    step = 1e-3 if case.rtol >= 1e-2 else 1e-6  # float32 rounding drowns a tiny step
+
+    def at(sign: float) -> float:
+        return scalar(*[ag.Tensor(x + sign * step * d) for x, d in zip(case.inputs, directions)]).item()
+
+    expected = (at(1.0) - at(-1.0)) / (2 * step)
+    np.testing.assert_allclose(forward.item(), expected, rtol=max(case.rtol, 1e-4), atol=1e-6)
+
+
+@pytest.mark.parametrize("op", ag.OP_TABLE, ids=lambda op: op.__name__)
+def test_every_op_has_a_forward_mode_rule_beside_its_vjps(op: type[ag.Node]) -> None:
+    own_tangent = "tangent" in vars(op)  # ops of any arity give the whole forward rule
+    diagonal = op.category == "elementwise"  # a diagonal Jacobian: the vjps serve forward too
+    assert own_tangent or (op.jvps and len(op.jvps) == len(op.vjps)) or diagonal, f"{op.__name__} has no jvps"
+
+
 SECOND_ORDER = [
     "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sqrt", "sin", "cos", "sigmoid",
     "tanh", "matmul", "dot", "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",

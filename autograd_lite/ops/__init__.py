@@ -53,7 +53,9 @@ def public_functions() -> dict[str, object]:
         name: value
         for family in FAMILIES
         for name, value in vars(family).items()
-        if callable(value) and not isinstance(value, type) and getattr(value, "__module__", "") == family.__name__
+        if callable(value)
+        and not isinstance(value, type)
+        and getattr(value, "__module__", "") == family.__name__
         and not name.startswith("_")
     }
 

@@ -230,6 +230,7 @@ class Cast(Node):
         return a.astype(dtype)
 
     vjps = (lambda g, out, a, dtype: g.astype(a.dtype),)
+    jvps = (lambda t, out, a, dtype: t.astype(dtype),)
 
 
 def add(a: ArrayLike, b: ArrayLike) -> Tensor:

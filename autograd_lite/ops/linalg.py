@@ -48,6 +48,7 @@ class Matmul(Node):
         lambda g, out, a, b: g * b if a.ndim == 1 and b.ndim == 1 else _matmul_vjp_a(g, out, a, b),
         _matmul_vjp_b,
     )
+    jvps = (lambda t, out, a, b: t @ b, lambda t, out, a, b: a @ t)
 
 
 class Dot(Node):
@@ -56,6 +57,7 @@ class Dot(Node):
     formulas_for = classmethod(Matmul.formulas_for.__func__)  # type: ignore[attr-defined]
     forward = staticmethod(np.dot)
     vjps = Matmul.vjps  # np.dot equals np.matmul for 1-D and 2-D operands
+    jvps = (lambda t, out, a, b: np.dot(t, b), lambda t, out, a, b: np.dot(a, t))
 
 
 class Linear(Node):
@@ -76,6 +78,7 @@ class Linear(Node):
         lambda g, out, x, weight, bias: np.swapaxes(x.reshape(-1, x.shape[-1]), -1, -2) @ g.reshape(-1, g.shape[-1]),
         lambda g, out, x, weight, bias: np.sum(g.reshape(-1, g.shape[-1]), axis=0),
     )
+    jvps = (lambda t, out, x, weight, bias: t @ weight, lambda t, out, x, weight, bias: x @ t, lambda t, *_: t)
 
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:

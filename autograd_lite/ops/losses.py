@@ -26,6 +26,7 @@ class SoftmaxCrossEntropy(Node):
         return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
 
     vjps = (lambda g, out, logits, labels, target: _softmax_minus_target(logits, labels, target) * g[..., None],)
+    jvps = (lambda t, out, logits, labels, target: np.sum(_softmax_minus_target(logits, labels, target) * t, axis=-1),)
 
 
 def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:

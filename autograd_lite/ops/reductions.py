@@ -15,6 +15,7 @@ class Sum(Node):
     formulas = ("1 for every element",)
     forward = staticmethod(np.sum)
     vjps = (lambda g, out, a, axis, keepdims: spread(g, a, axis),)
+    jvps = (lambda t, out, a, axis, keepdims: np.sum(t, axis=axis, keepdims=keepdims),)
 
 
 class Mean(Node):
@@ -22,6 +23,7 @@ class Mean(Node):
     formulas = ("1/n for every element (n = number averaged)",)
     forward = staticmethod(np.mean)
     vjps = (lambda g, out, a, axis, keepdims: spread(g / _count(a, out), a, axis),)
+    jvps = (lambda t, out, a, axis, keepdims: np.mean(t, axis=axis, keepdims=keepdims),)
 
 
 def _count(a: Any, out: Any) -> int:
@@ -34,13 +36,20 @@ class Max(Node):
     formulas = ("1 at the arg-max (split evenly between ties), else 0",)
     forward = staticmethod(np.max)
     vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
+    jvps = (lambda t, out, a, axis, keepdims: np.sum(t * _extreme_weights(out, a, axis), axis=axis, keepdims=keepdims),)
 
 
 class Min(Node):
     name, category, numpy = "min", "reduction", (np.min, np.amin)
     formulas = ("1 at the arg-min (split evenly between ties), else 0",)
     forward = staticmethod(np.min)
-    vjps = (lambda g, out, a, axis, keepdims: _to_extremes(g, out, a, axis),)
+    vjps, jvps = Max.vjps, Max.jvps  # the rules find the extremes by comparing with the output
+
+
+def _extreme_weights(out: Any, a: Any, axis: Axis) -> np.ndarray:
+    """1 at the arg-max (or arg-min) of each reduced slice, split evenly between ties, else 0."""
+    out = data_of(out)
+    return _to_extremes(np.ones(out.shape, dtype=out.dtype), out, data_of(a), axis)
 
 
 def _to_extremes(g: Any, out: Any, a: Any, axis: Axis) -> Any:
@@ -66,6 +75,11 @@ class LogSumExp(Node):
             g.reshape(kept_shape(a.shape, axis)) * np.exp(a - out.reshape(kept_shape(a.shape, axis)))
         ),
     )
+    jvps = (
+        lambda t, out, a, axis, keepdims: np.sum(
+            t * np.exp(a - out.reshape(kept_shape(a.shape, axis))), axis=axis, keepdims=keepdims
+        ),
+    )
 
 
 def _finite_max(a: np.ndarray, axis: Axis) -> np.ndarray:
@@ -88,6 +102,7 @@ class Softmax(Node):
         return e / np.sum(e, axis=axis, keepdims=True)
 
     vjps = (lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+    jvps = vjps  # the Jacobian of softmax is symmetric
 
 
 class LogSoftmax(Node):
@@ -100,6 +115,7 @@ class LogSoftmax(Node):
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))  # the sum is >= 1 (or nan)
 
     vjps = (lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+    jvps = (lambda t, out, a, axis: t - np.sum(t * np.exp(out), axis=axis, keepdims=True),)
 
 
 def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -20,6 +20,7 @@ class Reshape(Node):
         return a.reshape(shape)
 
     vjps = (lambda g, out, a, shape: g.reshape(a.shape),)
+    jvps = (lambda t, out, a, shape: np.reshape(t, out.shape),)
 
 
 class Transpose(Node):
@@ -27,6 +28,7 @@ class Transpose(Node):
     formulas = ("grad transposed back (the inverse permutation)",)
     forward = staticmethod(np.transpose)
     vjps = (lambda g, out, a, axes: np.transpose(g, None if axes is None else np.argsort(axes)),)
+    jvps = (lambda t, out, a, axes: np.transpose(t, axes),)
 
 
 class SwapAxes(Node):
@@ -34,6 +36,7 @@ class SwapAxes(Node):
     formulas = ("grad with the two axes swapped back",)
     forward = staticmethod(np.swapaxes)
     vjps = (lambda g, out, a, axis1, axis2: np.swapaxes(g, axis1, axis2),)
+    jvps = vjps  # swapping two axes is its own inverse
 
 
 class ExpandDims(Node):
@@ -41,6 +44,7 @@ class ExpandDims(Node):
     formulas = ("grad with the new axes of length 1 dropped",)
     forward = staticmethod(np.expand_dims)
     vjps = (lambda g, out, a, axis: g.reshape(a.shape),)
+    jvps = (lambda t, out, a, axis: np.reshape(t, out.shape),)
 
 
 class BroadcastTo(Node):
@@ -48,6 +52,7 @@ class BroadcastTo(Node):
     formulas = ("grad summed over the copies",)
     forward = staticmethod(np.broadcast_to)
     vjps = (lambda g, out, a, shape: g,)  # the engine's unbroadcast sums it back
+    jvps = (lambda t, out, a, shape: t,)  # and push_tangents broadcasts forward
 
 
 class GetItem(Node):
@@ -60,6 +65,7 @@ class GetItem(Node):
         return a[index]
 
     vjps = (lambda g, out, a, index: scatter_add(g, a.shape, index),)
+    jvps = (lambda t, out, a, index: t[index],)
 
 
 class ScatterAdd(Node):
@@ -76,6 +82,7 @@ class ScatterAdd(Node):
         return result
 
     vjps = (lambda g, out, grad_in, shape, index: g[index],)
+    jvps = (lambda t, out, grad_in, shape, index: scatter_add(t, shape, index),)
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -106,6 +113,11 @@ class Concatenate(Node):
         window = (slice(None),) * axis + (slice(start, start + inputs[index].shape[axis]),)
         return grad[window]
 
+    @classmethod
+    def tangent(cls, tangents: list[Any], out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The inputs' tangents joined the same way (zeros for inputs without one)."""
+        return np.concatenate(_with_zeros(tangents, inputs), axis=params["axis"])
+
 
 class Stack(Node):
     name, category, numpy, arguments = "stack", "join", (np.stack,), ("a_{i}",)
@@ -120,6 +132,15 @@ class Stack(Node):
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
         axis = params["axis"] % grad.ndim
         return grad[(slice(None),) * axis + (index,)]
+
+    @classmethod
+    def tangent(cls, tangents: list[Any], out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The inputs' tangents stacked the same way (zeros for inputs without one)."""
+        return np.stack(_with_zeros(tangents, inputs), axis=params["axis"])
+
+
+def _with_zeros(tangents: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
+    return [np.zeros(x.shape, dtype=x.dtype) if t is None else t for t, x in zip(tangents, inputs)]
 
 
 def reshape(a: ArrayLike, shape: int | tuple[int, ...]) -> Tensor:
