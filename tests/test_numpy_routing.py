@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import op_cases
 import pytest
 
 import autograd_lite as ag
@@ -104,6 +105,7 @@ CALLS_WITH_PARAMETERS: dict[str, list[tuple[tuple[np.ndarray, ...], Any]]] = {
     "np.expand_dims": [((VECTOR,), lambda f, a: f(a, 0))],
     "np.where": [((VECTOR, VECTOR[::-1].copy()), lambda f, a, b: f(np.array([True, False, True]), a, b))],
     "np.clip": [((VECTOR,), lambda f, a: f(a, 0.4, 0.7)), ((VECTOR, VECTOR * 0 + 0.5), lambda f, a, b: f(a, b, 0.7))],
+    **op_cases.NUMPY_CALLS,
 }
 
 

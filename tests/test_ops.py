@@ -6,17 +6,28 @@ the op's valid domain. ``test_every_op_has_a_property_test`` makes a missing ent
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+import op_cases
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_testing import (
+    Case,
+    along_axis,
+    binary,
+    hnp_shapes_at_least_1d,
+    np_logsumexp,
+    np_softmax,
+    reduction,
+    unary,
+    weighted_sum,
+)
 from strategies import (
     arrays,
     away_from_zero,
-    axes_for,
     broadcastable_arrays,
     dot_operands,
     floats,
@@ -27,57 +38,6 @@ from strategies import (
 
 import autograd_lite as ag
 from autograd_lite import numpy_routing, ops
-
-
-class Case(NamedTuple):
-    function: Any  # takes Tensors, returns a Tensor
-    inputs: list  # float64 arrays
-    reference: Any  # the same computation in plain NumPy
-    rtol: float = 1e-4  # for the gradient check
-
-
-def unary(op: Any, reference: Any, elements: Any = None) -> st.SearchStrategy[Case]:
-    return st.builds(lambda x: Case(op, [x], reference), arrays(shapes, elements))
-
-
-def binary(op: Any, reference: Any, first: Any = None, second: Any = None) -> st.SearchStrategy[Case]:
-    return st.builds(lambda xs: Case(op, xs, reference), broadcastable_arrays(elements_list=[first, second]))
-
-
-def reduction(op: Any, reference: Any, distinct: bool = False) -> st.SearchStrategy[Case]:
-    @st.composite
-    def build(draw: Any) -> Case:
-        x = draw(arrays(shapes, unique=distinct))
-        if distinct:  # max/min have a kink at ties: keep values apart by more than the step h
-            assume(x.size < 2 or np.min(np.diff(np.sort(x, axis=None))) > 1e-2)
-        axis, keepdims = draw(axes_for(x.ndim)), draw(st.booleans())
-        return Case(
-            lambda t: op(t, axis=axis, keepdims=keepdims), [x], lambda a: reference(a, axis=axis, keepdims=keepdims)
-        )
-
-    return build()
-
-
-def along_axis(op: Any, reference: Any) -> st.SearchStrategy[Case]:
-    @st.composite
-    def build(draw: Any) -> Case:
-        x = draw(arrays(hnp_shapes_at_least_1d))
-        axis = draw(st.integers(-x.ndim, x.ndim - 1))
-        return Case(lambda t: op(t, axis=axis), [x], lambda a: reference(a, axis=axis))
-
-    return build()
-
-
-hnp_shapes_at_least_1d = shapes.filter(lambda s: len(s) >= 1)
-
-
-def np_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
 
 
 @st.composite
@@ -241,17 +201,9 @@ OP_CASES: dict[str, st.SearchStrategy[Case]] = {
 }
 
 
-def weighted_sum(function: Any) -> Any:
-    """Reduce an op's output to a scalar with fixed random weights, so every output element matters."""
-    weights: dict[tuple, np.ndarray] = {}
-
-    def scalar(*tensors: Any) -> Any:
-        out = function(*tensors)
-        if out.shape not in weights:
-            weights[out.shape] = np.random.default_rng(len(out.shape)).uniform(0.5, 1.5, out.shape)
-        return (out * weights[out.shape]).sum()
-
-    return scalar
+for name in op_cases.CASES:  # the families added later keep their cases in op_cases_<family>.py
+    assert name not in OP_CASES, f"{name} has two property-test cases"
+OP_CASES.update(op_cases.CASES)
 
 
 def test_every_op_has_a_property_test() -> None:
@@ -366,7 +318,7 @@ SECOND_ORDER = [
     "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sqrt", "sin", "cos", "sigmoid",
     "tanh", "matmul", "dot", "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",
     "getitem", "concatenate", "stack", "reshape", "transpose", "broadcast_to", "where", "relu", "abs",
-    "linear", "softmax_cross_entropy",
+    "linear", "softmax_cross_entropy", *op_cases.SECOND_ORDER,
 ]  # fmt: skip
 
 
