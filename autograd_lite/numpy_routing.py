@@ -31,11 +31,13 @@ def _route(op: type[ops.Node]) -> Callable[..., Any]:
     return getattr(op, "from_numpy", None) or getattr(ops, op.name)
 
 
-UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
-    function: _route(op) for op in ops.OP_TABLE for function in op.numpy if isinstance(function, np.ufunc)
+_ROUTES: dict[Any, Callable[..., Any]] = {
+    **{function: _route(op) for op in ops.OP_TABLE for function in op.numpy},
+    **{function: ours for ours, numpy_callables in ops.COMPOSITES.values() for function in numpy_callables},
 }
+UFUNCS: dict[np.ufunc, Callable[..., Any]] = {f: ours for f, ours in _ROUTES.items() if isinstance(f, np.ufunc)}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
-    function: _route(op) for op in ops.OP_TABLE for function in op.numpy if not isinstance(function, np.ufunc)
+    f: ours for f, ours in _ROUTES.items() if not isinstance(f, np.ufunc)
 }
 
 

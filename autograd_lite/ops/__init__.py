@@ -9,12 +9,15 @@ in the broadcast shape: the engine sums them to each input's shape in one place.
 :data:`OP_TABLE` collects the Node classes of the family modules below, in the order
 written; ``ag.OPS``, the NumPy routing, the trace's labels, explain's size rules and the
 tests' registry are all derived from it. A new family is a module here and one line in
-``FAMILIES``.
+``FAMILIES``. A family may also define ``COMPOSITES``: public functions built from other ops
+(``split`` from ``getitem``), each with the NumPy callables it implements; they are
+differentiable functions of ``ag.OPS`` too, without a Node of their own.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 from autograd_lite.engine import Node
 from autograd_lite.ops import elementwise, linalg, losses, reductions, shape
@@ -38,8 +41,14 @@ def _nodes_of(module: ModuleType) -> list[type[Node]]:
 
 #: Every op of the library, family by family, in the order written.
 OP_TABLE: tuple[type[Node], ...] = tuple(op for family in FAMILIES for op in _nodes_of(family))
-#: The differentiable public functions, one per op (``ag.OPS``).
-OPS: tuple[str, ...] = tuple(op.name for op in OP_TABLE if op.public)
+#: Public functions composed of other ops: name -> (the function, the NumPy callables it implements).
+COMPOSITES: dict[str, tuple[Any, tuple[Any, ...]]] = {
+    name: (getattr(family, name), numpy_callables)
+    for family in FAMILIES
+    for name, numpy_callables in getattr(family, "COMPOSITES", {}).items()
+}
+#: The differentiable public functions (``ag.OPS``): one per op, then the composites.
+OPS: tuple[str, ...] = (*(op.name for op in OP_TABLE if op.public), *COMPOSITES)
 
 
 def ops_in(category: str) -> frozenset[str]:
