@@ -665,6 +665,13 @@ def push_tangents(root: Tensor, seeds: dict[int, Any]) -> Any:
     depend on the seeded tensors.
     """
     known = dict(seeds)
+    quiet = np.errstate(divide="ignore", invalid="ignore")  # the rules' limits, as in backward
+    with quiet:
+        _push(root, known)
+    return known.get(id(root))
+
+
+def _push(root: Tensor, known: dict[int, Any]) -> None:
     for node, output in graph_tensors(root):
         tangents = [known.get(id(tensor)) for tensor in node.inputs]
         if all(tangent is None for tangent in tangents):
@@ -673,7 +680,6 @@ def push_tangents(root: Tensor, seeds: dict[int, Any]) -> Any:
         if np.shape(tangent) != output.shape:
             tangent = np.broadcast_to(tangent, output.shape)
         known[id(output)] = tangent
-    return known.get(id(root))
 
 
 #: ``on_step(node, output, grad, input_grads)``, called once per Node as backward leaves it:
@@ -723,7 +729,8 @@ def run_backward(
             )
     if create_graph:
         grad = grad if isinstance(grad, Tensor) else constant(grad, None)
-    with enable_grad() if create_graph else no_grad():
+    # The derivative rules take limits (1/0 at log 0, inf - inf): backward stays quiet about them.
+    with enable_grad() if create_graph else no_grad(), np.errstate(divide="ignore", invalid="ignore"):
         return _sweep(root, grad, retain_graph, create_graph, targets, on_step)
 
 

@@ -18,6 +18,8 @@ numpy`` prints the three lists.
 
 from __future__ import annotations
 
+import argparse
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -177,11 +179,22 @@ def classify(function: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``autograd-lite numpy``: print NumPy's callables in three lists (differentiable, plain arrays, refused)."""
-    groups: dict[str, list[str]] = {"differentiable": [], "non-differentiable": [], "refused while recording": []}
-    for name, function in numpy_callables():
-        groups[classify(function)].append(name)
-    for group, names in groups.items():
+    """``autograd-lite numpy [NAME ...]``: NumPy's callables in three lists, or what becomes of the named ones."""
+    parser = argparse.ArgumentParser(
+        prog="autograd-lite numpy",
+        description="What NumPy's functions do on a Tensor that requires grad: differentiate, return plain "
+        "arrays (no gradient by nature), or refuse while recording.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="e.g. tan np.cumsum linalg.norm (default: all)")
+    arguments = parser.parse_args(argv)
+    found = {name: classify(function) for name, function in numpy_callables()}
+    if arguments.names:
+        for name in arguments.names:
+            key = name if name.startswith("np.") else f"np.{name}"
+            print(f"{key}: {found.get(key, 'not a NumPy function taking arrays')}")
+        return 0 if all((n if n.startswith("np.") else f"np.{n}") in found for n in arguments.names) else 2
+    for group in ("differentiable", "non-differentiable", "refused while recording"):
+        names = [name for name, kind in found.items() if kind == group]
         print(f"{group} ({len(names)}):")
-        print("  " + " ".join(names))
+        print(textwrap.fill(" ".join(names), width=100, initial_indent="  ", subsequent_indent="  "))
     return 0

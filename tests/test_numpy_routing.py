@@ -224,3 +224,23 @@ def test_no_numpy_call_writes_into_a_tensor_a_pending_backward_needs(write: str,
     np.testing.assert_array_equal(c.data, [3.0, 4.0])
     total.backward()
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_the_numpy_command_lists_and_answers_for_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert numpy_routing.main(["exp", "np.argmax", "linalg.norm"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["np.exp: differentiable", "np.argmax: non-differentiable"]
+    assert numpy_routing.main(["no_such_function"]) == 2
+    capsys.readouterr()
+    assert numpy_routing.main([]) == 0
+    listing = capsys.readouterr().out
+    counts = {kind: len(names) for kind, names in _groups().items()}
+    for kind, count in counts.items():
+        assert f"{kind} ({count}):" in listing
+
+
+def _groups() -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for name, function in numpy_routing.numpy_callables():
+        groups.setdefault(numpy_routing.classify(function), []).append(name)
+    return groups

@@ -314,7 +314,7 @@ def _local_derivative(node: Node, index: int, output: Tensor) -> np.ndarray | No
     if not elementwise and output.size != 1:
         return None
     try:
-        with no_grad():
+        with no_grad(), np.errstate(divide="ignore", invalid="ignore"):  # as quiet as backward itself
             values = tuple(t.data for t in node.inputs)
             ones = np.ones(output.shape, dtype=output.dtype)
             local = type(node).vjp(index, ones, output.data, values, node.params)
