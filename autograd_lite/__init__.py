@@ -25,7 +25,17 @@ from autograd_lite.engine import (
     tape,
     unbroadcast,
 )
-from autograd_lite.functional import elementwise_grad, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from autograd_lite.functional import (
+    checkpoint,
+    elementwise_grad,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 from autograd_lite.gradcheck import GradientCheckError, check_grad, numerical_grad
 from autograd_lite.ops import *  # noqa: F403 - the public op functions, one per entry of the op table
 from autograd_lite.ops import OP_TABLE, OPS, linalg  # ag.linalg: the matrix ops under NumPy's np.linalg names
@@ -39,6 +49,6 @@ __all__ = [
     "OPS", "OP_TABLE", "linalg",
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
-    "hvp", "elementwise_grad", "numerical_grad", "check_grad",
+    "hvp", "elementwise_grad", "checkpoint", "numerical_grad", "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",
 ]  # fmt: skip

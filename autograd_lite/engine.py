@@ -672,11 +672,16 @@ def push_tangents(root: Tensor, seeds: dict[int, Any]) -> Any:
 
 
 def _push(root: Tensor, known: dict[int, Any]) -> None:
+    seeded = set(known)
     for node, output in graph_tensors(root):
+        if id(output) in seeded:  # a seed is given, whatever produced it
+            continue
         tangents = [known.get(id(tensor)) for tensor in node.inputs]
         if all(tangent is None for tangent in tangents):
             continue
         tangent = type(node).tangent(tangents, output, node.inputs, node.params)
+        if tangent is None:  # the output does not depend on the tangents after all
+            continue
         if np.shape(tangent) != output.shape:
             tangent = np.broadcast_to(tangent, output.shape)
         known[id(output)] = tangent
@@ -698,12 +703,15 @@ def run_backward(
     create_graph: bool = False,
     targets: list[Tensor] | None = None,
     on_step: StepHook | None = None,
+    stop_at_targets: bool = False,
 ) -> list[Any] | None:
     """Reverse-mode sweep over the tape of ``root``.
 
     Without ``targets``, accumulates into ``.grad`` of leaves that require grad.
     With ``targets``, touches no ``.grad`` and returns one gradient per target (None
-    where root does not depend on it). ``on_step(node, output, grad, input_grads)``
+    where root does not depend on it): the total derivative, through every path, unless
+    ``stop_at_targets`` treats the targets as independent inputs (partial derivatives: the
+    sweep goes no further back than them). ``on_step(node, output, grad, input_grads)``
     is called after each Node, with the engine's own numbers (used by the tracer).
     """
     if not root.requires_grad:
@@ -731,20 +739,21 @@ def run_backward(
         grad = grad if isinstance(grad, Tensor) else constant(grad, None)
     # The derivative rules take limits (1/0 at log 0, inf - inf): backward stays quiet about them.
     with enable_grad() if create_graph else no_grad(), np.errstate(divide="ignore", invalid="ignore"):
-        return _sweep(root, grad, retain_graph, create_graph, targets, on_step)
+        sums = _GradientSums(targets, create_graph, stop_at_targets)
+        return _sweep(root, grad, retain_graph, targets, on_step, sums)
 
 
 def _sweep(
     root: Tensor,
     root_grad: Any,
     retain_graph: bool,
-    create_graph: bool,
     targets: list[Tensor] | None,
     on_step: StepHook | None,
+    sums: _GradientSums,
 ) -> list[Any] | None:
     """The chain rule over the tape, latest Node first: each Node's complete gradient times its vjps."""
-    sums = _GradientSums(targets, create_graph)
-    if root.node is None:  # a leaf: its gradient is the seed itself
+    create_graph = not sums.plain
+    if root.node is None or id(root) in sums.stops:  # a leaf (or a stop): its gradient is the seed itself
         sums.send((root,), [root_grad], root_grad, [])  # the seed is not ours to add into
         return sums.result()
     # Always take the latest-recorded Node that has a gradient waiting: its consumers were all
@@ -826,9 +835,9 @@ def _summed_to_input(share: Any, shape: tuple[int, ...], node: Node, index: int)
 class _GradientSums:
     """Where backward's gradients add up: per Node waiting in the queue, per leaf, per target."""
 
-    __slots__ = ("pending", "owned", "plain", "target_slots", "captured")
+    __slots__ = ("pending", "owned", "plain", "target_slots", "captured", "stops")
 
-    def __init__(self, targets: list[Tensor] | None, create_graph: bool) -> None:
+    def __init__(self, targets: list[Tensor] | None, create_graph: bool, stop_at_targets: bool = False) -> None:
         self.pending: dict[Node, Any] = {}  # the gradient summed so far for each Node's output
         self.owned: set[Node] = set()  # pending buffers this sweep allocated: safe to add into in place
         self.plain = not create_graph  # arrays, nothing recorded; else Tensors (create_graph)
@@ -839,17 +848,19 @@ class _GradientSums:
             for slot, target in enumerate(targets):
                 self.target_slots.setdefault(id(target), []).append(slot)
             self.captured = [None] * len(targets)
+        # Tensors the sweep goes no further back than (partial derivatives): an empty set is falsy and costs nothing.
+        self.stops: frozenset[int] = frozenset(self.target_slots or ()) if stop_at_targets else frozenset()
 
     def send(self, inputs: tuple[Tensor, ...], shares: list[Any], upstream: Any, queue: list[Any]) -> None:
         """Add each input's share to what it has received; queue the producers that start waiting."""
-        pending, owned, plain = self.pending, self.owned, self.plain
+        pending, owned, plain, stops = self.pending, self.owned, self.plain, self.stops
         for tensor, share in zip(inputs, shares):
             if share is None:
                 continue
             # A buffer of its own (neither the upstream gradient nor a view) may be added into in place later.
             fresh = plain and share is not upstream and share.base is None
             producer = tensor.node
-            if producer is None:
+            if producer is None or (stops and id(tensor) in stops):
                 self._deliver(tensor, share, fresh)
                 continue
             existing = pending.get(producer)

@@ -3,13 +3,24 @@ mode), jacobian (reverse or forward), hessian and hvp (forward-over-reverse), el
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.engine import Tensor, data_of, enable_grad, push_tangents, run_backward
+from autograd_lite.engine import (
+    Node,
+    Tensor,
+    apply,
+    data_of,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    push_tangents,
+    run_backward,
+)
 
 
 def value_and_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -215,3 +226,79 @@ def hvp(function: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[
 def elementwise_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The gradient of ``sum(function(x))``: for an elementwise ``function``, each element's own derivative."""
     return grad(lambda *args: ops.sum(function(*args)), argnums)
+
+
+# ----- checkpoint: trade compute for memory ---------------------------------------------------
+class Checkpoint(Node):
+    """``function`` as one Node that keeps only its inputs: backward runs it again to get the rest."""
+
+    name = "checkpoint"
+    formulas = ("the function's own derivative, from its forward pass run again during backward",)
+
+    @staticmethod
+    def forward(*arrays: np.ndarray, function: Callable[..., Any], shares: dict[str, Any]) -> np.ndarray:
+        with no_grad():  # nothing of the inside is kept: that is the point
+            return np.array(data_of(_as_output(function(*[Tensor(a) for a in arrays]), "checkpoint")))
+
+    @classmethod
+    def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        function = params["function"]
+        if isinstance(grad, Tensor):  # create_graph: the share is checkpointed too, differentiable in inputs and grad
+            return checkpoint(functools.partial(_share_of, function, index))(*inputs, grad)
+        shares = params["shares"]  # every input's share from one recomputation, asked for input by input
+        if shares.get("grad") is not grad:
+            shares.update(grad=grad, found=_pullback(function, inputs, grad))
+        return shares["found"][index]
+
+    @classmethod
+    def tangent(cls, tangents: list[Any], out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        leaves = _recording_leaves(inputs)
+        with enable_grad():
+            again = params["function"](*leaves)
+        seeds = {id(leaf): t for leaf, t in zip(leaves, tangents) if t is not None}
+        return push_tangents(again, seeds)
+
+
+def _pullback(function: Callable[..., Any], arrays: tuple[Any, ...], grad: Any) -> list[np.ndarray]:
+    """Each input's share of ``grad`` through ``function``, run again on new leaves holding ``arrays``."""
+    leaves = [Tensor(array, requires_grad=True) for array in arrays]
+    with enable_grad():
+        again = _as_output(function(*leaves), "checkpoint")
+    found = run_backward(again, grad, targets=leaves) if again.requires_grad else [None] * len(leaves)
+    return [np.zeros_like(leaf.data) if share is None else share for leaf, share in zip(leaves, found)]
+
+
+def _share_of(function: Callable[..., Any], index: int, *arguments: Tensor) -> Tensor:
+    """Input ``index``'s share of the last argument (a gradient) through ``function`` of the others.
+
+    Run by a checkpoint's forward (on constants) it is plain arithmetic; run by forward mode or
+    a higher derivative (on recorded Tensors) it records, so it can be differentiated again.
+    """
+    *inputs, grad = arguments
+    if not (is_grad_enabled() and any(argument.requires_grad for argument in arguments)):
+        return Tensor(_pullback(function, tuple(x.data for x in inputs), grad.data)[index])
+    again = _as_output(function(*inputs), "checkpoint")
+    # the share is the partial derivative: the inputs count as independent, whatever made them
+    found = run_backward(again, grad, retain_graph=True, create_graph=True, targets=inputs, stop_at_targets=True)
+    return Tensor(np.zeros(inputs[index].shape)) if found[index] is None else found[index]
+
+
+def _recording_leaves(inputs: tuple[Any, ...]) -> list[Tensor]:
+    """Tensors to run a checkpointed function on again: the recorded inputs themselves (create_graph), or new leaves."""
+    return [x if isinstance(x, Tensor) else Tensor(x, requires_grad=True) for x in inputs]
+
+
+def checkpoint(function: Callable[..., Any]) -> Callable[..., Tensor]:
+    """``function`` that keeps only its inputs and output for backward, and runs again to differentiate.
+
+    Activations inside ``function`` are freed right after the forward pass, so a deep network
+    checkpointed block by block holds one block's activations at a time during backward, for
+    the price of a second forward pass. ``function`` must be deterministic and return a Tensor.
+    """
+
+    @functools.wraps(function)
+    def checkpointed(*args: Any) -> Tensor:
+        inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in args]
+        return apply(Checkpoint, *inputs, function=function, shares={})
+
+    return checkpointed
