@@ -98,3 +98,23 @@ def handwritten_mlp(parameters: list[np.ndarray]) -> Any:
 
     step.parameters = own  # type: ignore[attr-defined]
     return step
+
+
+def deep_mlp_step(depth: int, width: int, batch: int, checkpointed: bool, seed: int = 0) -> Any:
+    """forward + backward of a deep tanh MLP, each layer plain or wrapped in ag.checkpoint."""
+    rng = np.random.default_rng(seed)
+    weights = [ag.Tensor(rng.normal(0, width**-0.5, (width, width)), requires_grad=True) for _ in range(depth)]
+    x = ag.Tensor(rng.normal(size=(batch, width)))
+
+    def layer(h: Any, w: Any) -> Any:
+        return ag.tanh(h @ w) * 0.5 + ag.sigmoid(h @ w) * 0.5  # a few intermediates per layer, as real blocks have
+
+    run_layer = ag.checkpoint(layer) if checkpointed else layer
+
+    def step() -> None:
+        h = x
+        for w in weights:
+            h = run_layer(h, w)
+        ag.sum(h * h).backward()
+
+    return step

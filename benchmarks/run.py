@@ -209,6 +209,16 @@ def run(quick: bool) -> dict[str, Any]:
         "bytes": memory,
         "ratio": memory["autograd_lite"] / memory["hand-written NumPy"],
     }
+    depth, width, batch = (8, 128, 128) if quick else (24, 512, 256)
+    steps = {
+        kind: contenders.deep_mlp_step(depth, width, batch, kind == "checkpointed")
+        for kind in ("plain", "checkpointed")
+    }
+    results["checkpoint"] = {
+        "workload": f"forward + backward of a {depth}-layer MLP, width {width}, batch {batch}, float64",
+        "bytes": {kind: peak_bytes(step) for kind, step in steps.items()},
+        "seconds": interleaved_medians(steps, 3 if quick else 10),
+    }
     return results
 
 
@@ -233,6 +243,12 @@ def markdown(results: dict[str, Any]) -> str:
     described = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in memory["bytes"].items())
     lines.append(
         f"Peak memory, {memory['workload']}: {described} (autograd_lite / hand-written = {memory['ratio']:.2f})."
+    )
+    kept, time = results["checkpoint"]["bytes"], results["checkpoint"]["seconds"]
+    lines.append(
+        f"ag.checkpoint per layer, {results['checkpoint']['workload']}: peak {kept['plain'] / 2**20:.1f} MiB plain, "
+        f"{kept['checkpointed'] / 2**20:.1f} MiB checkpointed ({kept['checkpointed'] / kept['plain']:.2f}×), "
+        f"time {time['checkpointed'] / time['plain']:.2f}× (the forward runs twice)."
     )
     return "\n".join(lines)
 
