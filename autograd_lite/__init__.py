@@ -12,6 +12,19 @@ tape, backward) <- ``ops`` (the op table) <- ``numpy_routing``, ``functional``,
 ``gradcheck`` (transforms) <- ``teaching`` (graphs, the trace, the stepper, explain).
 """
 
+from autograd_lite import random
+from autograd_lite.creation import (
+    arange,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
+)
 from autograd_lite.engine import (
     Node,
     Tensor,
@@ -50,5 +63,6 @@ __all__ = [
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "hvp", "elementwise_grad", "checkpoint", "numerical_grad", "check_grad",
-    "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace",
+    "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace", "random",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
 ]  # fmt: skip

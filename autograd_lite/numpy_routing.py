@@ -19,6 +19,7 @@ numpy`` prints the three lists.
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -30,7 +31,8 @@ from autograd_lite.engine import Tensor, is_grad_enabled, read_only
 
 
 def _route(op: type[ops.Node]) -> Callable[..., Any]:
-    return getattr(op, "from_numpy", None) or getattr(ops, op.name)
+    """The public function NumPy's callables reach: the op's own (in its family module), or its from_numpy."""
+    return getattr(op, "from_numpy", None) or getattr(sys.modules[op.__module__], op.name)
 
 
 _ROUTES: dict[Any, Callable[..., Any]] = {

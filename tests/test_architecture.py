@@ -26,6 +26,8 @@ ROOMS = {
     "autograd_lite.numpy_routing": 2,
     "autograd_lite.functional": 2,
     "autograd_lite.gradcheck": 2,
+    "autograd_lite.creation": 1,
+    "autograd_lite.random": 1,
     "autograd_lite.teaching": 3,
     "autograd_lite.cli": 4,
 }
