@@ -4,12 +4,70 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
-from op_testing import Case
+from op_testing import Case, binary, unary
+from strategies import away_from_zero, broadcastable_arrays, floats
+
+import autograd_lite as ag
+
+
+@st.composite
+def _apart(draw: Any, op: Any, reference: Any) -> Case:
+    """Two broadcastable arrays with no near-ties (fmax/fmin have a kink there)."""
+    a, b = draw(broadcastable_arrays())
+    assume(np.all(np.abs(a - b) > 1e-2))
+    return Case(op, [a, b], reference)
+
+
+@st.composite
+def _remainder(draw: Any) -> Case:
+    """b away from 0 and a/b away from whole numbers (remainder jumps there)."""
+    a, b = draw(broadcastable_arrays(elements_list=[floats(), away_from_zero(0.5)]))
+    quotient = a / b
+    assume(np.all(np.abs(quotient - np.round(quotient)) > 1e-2))
+    return Case(ag.remainder, [a, b], np.remainder)
+
 
 #: op name -> a strategy drawing a Case (inputs from the op's valid domain).
-CASES: dict[str, st.SearchStrategy[Case]] = {}
+CASES: dict[str, st.SearchStrategy[Case]] = {
+    "tan": unary(ag.tan, np.tan, floats(-1.4, 1.4)),
+    "arcsin": unary(ag.arcsin, np.arcsin, floats(-0.9, 0.9)),
+    "arccos": unary(ag.arccos, np.arccos, floats(-0.9, 0.9)),
+    "arctan": unary(ag.arctan, np.arctan),
+    "sinh": unary(ag.sinh, np.sinh),
+    "cosh": unary(ag.cosh, np.cosh),
+    "arcsinh": unary(ag.arcsinh, np.arcsinh),
+    "arccosh": unary(ag.arccosh, np.arccosh, floats(1.1, 3.0)),
+    "arctanh": unary(ag.arctanh, np.arctanh, floats(-0.9, 0.9)),
+    "log2": unary(ag.log2, np.log2, floats(0.2, 3.0)),
+    "log10": unary(ag.log10, np.log10, floats(0.2, 3.0)),
+    "log1p": unary(ag.log1p, np.log1p, floats(-0.8, 3.0)),
+    "expm1": unary(ag.expm1, np.expm1),
+    "exp2": unary(ag.exp2, np.exp2),
+    "square": unary(ag.square, np.square),
+    "reciprocal": unary(ag.reciprocal, np.reciprocal, away_from_zero(0.5)),
+    "cbrt": unary(ag.cbrt, np.cbrt, away_from_zero(0.2)),
+    "fabs": unary(ag.fabs, np.fabs, away_from_zero(0.05)),
+    "sign": unary(ag.sign, np.sign, away_from_zero(0.05)),
+    "positive": unary(ag.positive, np.positive),
+    "deg2rad": unary(ag.deg2rad, np.deg2rad),
+    "rad2deg": unary(ag.rad2deg, np.rad2deg),
+    "sinc": unary(ag.sinc, np.sinc),
+    "logaddexp": binary(ag.logaddexp, np.logaddexp),
+    "logaddexp2": binary(ag.logaddexp2, np.logaddexp2),
+    "arctan2": binary(ag.arctan2, np.arctan2, first=away_from_zero(0.2)),  # away from the cut and from (0, 0)
+    "hypot": binary(ag.hypot, np.hypot, first=away_from_zero(0.2)),
+    "fmax": _apart(ag.fmax, np.fmax),
+    "fmin": _apart(ag.fmin, np.fmin),
+    "remainder": _remainder(),
+}
 #: ops smooth enough for the second-order test.
-SECOND_ORDER: list[str] = []
+SECOND_ORDER: list[str] = [
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2", "log10",
+    "log1p", "expm1", "exp2", "square", "reciprocal", "cbrt", "fabs", "sign", "positive", "deg2rad", "rad2deg",
+    "sinc", "logaddexp", "logaddexp2", "arctan2", "hypot", "fmax", "fmin", "remainder",
+]  # fmt: skip
 #: "np.name" -> [(arrays, call(f, *arrays))] for NumPy functions that need more than arrays.
 NUMPY_CALLS: dict[str, list[tuple[tuple[Any, ...], Any]]] = {}

@@ -356,3 +356,450 @@ def astype(a: ArrayLike, dtype: Any) -> Tensor:
     if np.dtype(dtype) == a.dtype:
         return a
     return apply(Cast, a, dtype=np.dtype(dtype))
+
+
+# ============================================================================
+# More functions of one number (NumPy's ufuncs), with PyTorch's derivatives
+# ============================================================================
+_LN2, _LN10 = float(np.log(2)), float(np.log(10))
+
+
+class Tan(Node):
+    name, category, numpy = "tan", "elementwise", (np.tan,)
+    formulas = ("1 + tan(a)**2",)
+    forward = staticmethod(np.tan)
+    vjps = (lambda g, out, a: g * (1 + out * out),)
+
+
+class Arcsin(Node):
+    name, category, numpy = "arcsin", "elementwise", (np.arcsin,)
+    formulas = ("1/sqrt(1 - a**2)",)
+    forward = staticmethod(np.arcsin)
+    vjps = (lambda g, out, a: g / np.sqrt((1 - a) * (1 + a)),)
+
+
+class Arccos(Node):
+    name, category, numpy = "arccos", "elementwise", (np.arccos,)
+    formulas = ("-1/sqrt(1 - a**2)",)
+    forward = staticmethod(np.arccos)
+    vjps = (lambda g, out, a: -g / np.sqrt((1 - a) * (1 + a)),)
+
+
+class Arctan(Node):
+    name, category, numpy = "arctan", "elementwise", (np.arctan,)
+    formulas = ("1/(1 + a**2)",)
+    forward = staticmethod(np.arctan)
+    vjps = (lambda g, out, a: g / (1 + a * a),)
+
+
+class Sinh(Node):
+    name, category, numpy = "sinh", "elementwise", (np.sinh,)
+    formulas = ("cosh(a)",)
+    forward = staticmethod(np.sinh)
+    vjps = (lambda g, out, a: g * np.cosh(a),)
+
+
+class Cosh(Node):
+    name, category, numpy = "cosh", "elementwise", (np.cosh,)
+    formulas = ("sinh(a)",)
+    forward = staticmethod(np.cosh)
+    vjps = (lambda g, out, a: g * np.sinh(a),)
+
+
+class Arcsinh(Node):
+    name, category, numpy = "arcsinh", "elementwise", (np.arcsinh,)
+    formulas = ("1/sqrt(a**2 + 1)",)
+    forward = staticmethod(np.arcsinh)
+    vjps = (lambda g, out, a: g / np.hypot(a, 1),)  # hypot: no overflow of a**2
+
+
+class Arccosh(Node):
+    name, category, numpy = "arccosh", "elementwise", (np.arccosh,)
+    formulas = ("1/sqrt(a**2 - 1)",)
+    forward = staticmethod(np.arccosh)
+    vjps = (lambda g, out, a: g / np.sqrt((a - 1) * (a + 1)),)
+
+
+class Arctanh(Node):
+    name, category, numpy = "arctanh", "elementwise", (np.arctanh,)
+    formulas = ("1/(1 - a**2)",)
+    forward = staticmethod(np.arctanh)
+    vjps = (lambda g, out, a: g / ((1 - a) * (1 + a)),)
+
+
+class Log2(Node):
+    name, category, numpy = "log2", "elementwise", (np.log2,)
+    formulas = ("1/(a*log(2))",)
+    forward = staticmethod(np.log2)
+    vjps = (lambda g, out, a: g / (a * _LN2),)
+
+
+class Log10(Node):
+    name, category, numpy = "log10", "elementwise", (np.log10,)
+    formulas = ("1/(a*log(10))",)
+    forward = staticmethod(np.log10)
+    vjps = (lambda g, out, a: g / (a * _LN10),)
+
+
+class Log1p(Node):
+    name, category, numpy = "log1p", "elementwise", (np.log1p,)
+    formulas = ("1/(1 + a)",)
+    forward = staticmethod(np.log1p)
+    vjps = (lambda g, out, a: g / (1 + a),)
+
+
+class Expm1(Node):
+    name, category, numpy = "expm1", "elementwise", (np.expm1,)
+    formulas = ("exp(a)",)
+    forward = staticmethod(np.expm1)
+    vjps = (lambda g, out, a: g * np.exp(a),)  # not out + 1, which loses exp(a) for a << 0
+
+
+class Exp2(Node):
+    name, category, numpy = "exp2", "elementwise", (np.exp2,)
+    formulas = ("2**a * log(2)",)
+    forward = staticmethod(np.exp2)
+    vjps = (lambda g, out, a: g * out * _LN2,)
+
+
+class Square(Node):
+    name, category, numpy = "square", "elementwise", (np.square,)
+    formulas = ("2*a",)
+    forward = staticmethod(np.square)
+    vjps = (lambda g, out, a: g * (2 * a),)
+
+
+class Reciprocal(Node):
+    name, category, numpy = "reciprocal", "elementwise", (np.reciprocal,)
+    formulas = ("-1/a**2",)
+    forward = staticmethod(np.reciprocal)
+    vjps = (lambda g, out, a: -g * out * out,)
+
+
+class Cbrt(Node):
+    name, category, numpy = "cbrt", "elementwise", (np.cbrt,)
+    formulas = ("1/(3*cbrt(a)**2)",)
+    forward = staticmethod(np.cbrt)  # cbrt'(0) = inf, as sqrt'(0)
+    vjps = (lambda g, out, a: g / (3 * out * out),)
+
+
+class Fabs(Node):
+    name, category, numpy = "fabs", "elementwise", (np.fabs,)
+    formulas = ("sign(a)",)
+    forward = staticmethod(np.fabs)
+    vjps = (lambda g, out, a: g * np.sign(data_of(a)),)
+
+
+class Sign(Node):
+    name, category, numpy = "sign", "elementwise", (np.sign,)
+    formulas = ("0",)
+    forward = staticmethod(np.sign)
+    # zeros shaped like the gradient (a Tensor under create_graph), even where it is inf or nan, as in PyTorch
+    vjps = (lambda g, out, a: np.where(True, 0, g),)
+
+
+class Positive(Node):
+    name, category, numpy = "positive", "elementwise", (np.positive,)
+    formulas = ("1",)
+    forward = staticmethod(np.positive)
+    vjps = (lambda g, out, a: g,)
+
+
+class Deg2rad(Node):
+    name, category, numpy = "deg2rad", "elementwise", (np.deg2rad, np.radians)
+    formulas = ("pi/180",)
+    forward = staticmethod(np.deg2rad)
+    vjps = (lambda g, out, a: g * (np.pi / 180),)
+
+
+class Rad2deg(Node):
+    name, category, numpy = "rad2deg", "elementwise", (np.rad2deg, np.degrees)
+    formulas = ("180/pi",)
+    forward = staticmethod(np.rad2deg)
+    vjps = (lambda g, out, a: g * (180 / np.pi),)
+
+
+class Sinc(Node):
+    name, category, numpy = "sinc", "elementwise", (np.sinc,)
+    formulas = ("(cos(pi*a) - sinc(a))/a (0 at a == 0)",)
+    forward = staticmethod(np.sinc)
+    vjps = (lambda g, out, a: g * _sinc_slope(a),)
+
+
+def _sinc_slope(a: Any) -> Any:
+    """(cos(pi a) - sinc(a)) / a, by its series near 0 (no cancellation there; 0 at 0)."""
+    small = np.abs(data_of(a)) < 1e-3
+    near = np.where(small, a, 0)  # each branch computed on harmless values, so no 0 * inf in second derivatives
+    far = np.where(small, 1, a)
+    squared = near * near
+    series = near * (-(np.pi**2) / 3 + squared * (np.pi**4 / 30 - squared * (np.pi**6 / 840)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(small, series, (np.cos(np.pi * far) - np.sinc(far)) / far)
+
+
+# ============================================================================
+# More functions of two numbers
+# ============================================================================
+def _sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) with NumPy ufuncs that are ops too: exact at +-inf, no overflow."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+class Logaddexp(Node):
+    name, category, numpy = "logaddexp", "elementwise", (np.logaddexp,)
+    formulas = ("sigmoid(a - b)", "sigmoid(b - a)")
+    forward = staticmethod(np.logaddexp)
+    vjps = (lambda g, out, a, b: g * _sigmoid(a - b), lambda g, out, a, b: g * _sigmoid(b - a))
+
+
+class Logaddexp2(Node):
+    name, category, numpy = "logaddexp2", "elementwise", (np.logaddexp2,)
+    formulas = ("sigmoid((a - b)*log(2))", "sigmoid((b - a)*log(2))")
+    forward = staticmethod(np.logaddexp2)
+    vjps = (
+        lambda g, out, a, b: g * _sigmoid((a - b) * _LN2),
+        lambda g, out, a, b: g * _sigmoid((b - a) * _LN2),
+    )
+
+
+class Arctan2(Node):
+    name, category, numpy = "arctan2", "elementwise", (np.arctan2,)
+    formulas = ("b/(a**2 + b**2)", "-a/(a**2 + b**2)")
+    forward = staticmethod(np.arctan2)
+    # (b/h)/h with h = hypot(a, b): no overflow of a**2 + b**2; nan at (0, 0) as in PyTorch
+    vjps = (
+        lambda g, out, a, b: g * (b / np.hypot(a, b)) / np.hypot(a, b),
+        lambda g, out, a, b: -g * (a / np.hypot(a, b)) / np.hypot(a, b),
+    )
+
+
+class Hypot(Node):
+    name, category, numpy = "hypot", "elementwise", (np.hypot,)
+    formulas = ("a/hypot(a, b)", "b/hypot(a, b)")
+    forward = staticmethod(np.hypot)
+    vjps = (lambda g, out, a, b: g * a / out, lambda g, out, a, b: g * b / out)  # nan at (0, 0) as in PyTorch
+
+
+class Fmax(Node):
+    name, category, numpy = "fmax", "elementwise", (np.fmax,)
+    formulas = (
+        "1 where a > b or b is nan, 1/2 where a == b, else 0",
+        "1 where b > a or a alone is nan, 1/2 where a == b, else 0",
+    )
+    forward = staticmethod(np.fmax)
+    vjps = (
+        lambda g, out, a, b: g * _share_of_fmax(a, b, g, np.greater, first=True),
+        lambda g, out, a, b: g * _share_of_fmax(b, a, g, np.greater, first=False),
+    )
+
+
+class Fmin(Node):
+    name, category, numpy = "fmin", "elementwise", (np.fmin,)
+    formulas = (
+        "1 where a < b or b is nan, 1/2 where a == b, else 0",
+        "1 where b < a or a alone is nan, 1/2 where a == b, else 0",
+    )
+    forward = staticmethod(np.fmin)
+    vjps = (
+        lambda g, out, a, b: g * _share_of_fmax(a, b, g, np.less, first=True),
+        lambda g, out, a, b: g * _share_of_fmax(b, a, g, np.less, first=False),
+    )
+
+
+def _share_of_fmax(mine: Any, other: Any, like: Any, wins: Any, first: bool) -> np.ndarray:
+    """The share of ``mine`` in fmax/fmin (``wins`` = np.greater/np.less): what came out, 1/2 on ties.
+
+    A nan loses to a number (the number is the output); when both are nan the first input gets it, as in PyTorch.
+    """
+    mine, other = data_of(mine), data_of(other)
+    taken = wins(mine, other) | np.isnan(other)
+    if not first:
+        taken &= ~np.isnan(mine)
+    share = np.asarray(taken, dtype=like.dtype)
+    share[np.broadcast_to(mine == other, share.shape)] = 0.5
+    return share
+
+
+class Remainder(Node):
+    name, category, numpy = "remainder", "elementwise", (np.remainder,)
+    formulas = ("1", "-floor(a/b)")
+    forward = staticmethod(np.remainder)
+    vjps = (lambda g, out, a, b: g, lambda g, out, a, b: -g * _floor_quotient(a, b))
+
+
+def _floor_quotient(a: Any, b: Any) -> np.ndarray:
+    """floor(a/b) as NumPy's remainder counts it (a = b * quotient + remainder); constant, as a gradient factor."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor_divide(data_of(a), data_of(b))
+
+
+def _real(name: str, *tensors: Tensor) -> None:
+    """Refuse complex inputs: autograd_lite differentiates real numbers only."""
+    for tensor in tensors:
+        if tensor.dtype.kind == "c":
+            raise TypeError(
+                f"{name}: complex input (dtype {tensor.dtype}, shape {tensor.shape}) is not supported; "
+                f"autograd_lite differentiates real floating point only: pass the real part (np.real) or split it"
+            )
+
+
+def _unary(op: type[Node], a: ArrayLike, **params: Any) -> Tensor:
+    a = as_tensor(a)
+    _real(op.name, a)
+    return apply(op, a, **params)
+
+
+def _binary(op: type[Node], a: ArrayLike, b: ArrayLike) -> Tensor:
+    a, b = as_pair(a, b)
+    _real(op.name, a, b)
+    return apply(op, a, b)
+
+
+def tan(a: ArrayLike) -> Tensor:
+    """Elementwise tangent, as np.tan."""
+    return _unary(Tan, a)
+
+
+def arcsin(a: ArrayLike) -> Tensor:
+    """Elementwise inverse sine, as np.arcsin (nan outside [-1, 1])."""
+    return _unary(Arcsin, a)
+
+
+def arccos(a: ArrayLike) -> Tensor:
+    """Elementwise inverse cosine, as np.arccos (nan outside [-1, 1])."""
+    return _unary(Arccos, a)
+
+
+def arctan(a: ArrayLike) -> Tensor:
+    """Elementwise inverse tangent, as np.arctan."""
+    return _unary(Arctan, a)
+
+
+def sinh(a: ArrayLike) -> Tensor:
+    """Elementwise hyperbolic sine, as np.sinh."""
+    return _unary(Sinh, a)
+
+
+def cosh(a: ArrayLike) -> Tensor:
+    """Elementwise hyperbolic cosine, as np.cosh."""
+    return _unary(Cosh, a)
+
+
+def arcsinh(a: ArrayLike) -> Tensor:
+    """Elementwise inverse hyperbolic sine, as np.arcsinh."""
+    return _unary(Arcsinh, a)
+
+
+def arccosh(a: ArrayLike) -> Tensor:
+    """Elementwise inverse hyperbolic cosine, as np.arccosh (nan below 1)."""
+    return _unary(Arccosh, a)
+
+
+def arctanh(a: ArrayLike) -> Tensor:
+    """Elementwise inverse hyperbolic tangent, as np.arctanh (nan outside [-1, 1])."""
+    return _unary(Arctanh, a)
+
+
+def log2(a: ArrayLike) -> Tensor:
+    """Elementwise base-2 logarithm, as np.log2."""
+    return _unary(Log2, a)
+
+
+def log10(a: ArrayLike) -> Tensor:
+    """Elementwise base-10 logarithm, as np.log10."""
+    return _unary(Log10, a)
+
+
+def log1p(a: ArrayLike) -> Tensor:
+    """Elementwise log(1 + a), accurate for small a, as np.log1p."""
+    return _unary(Log1p, a)
+
+
+def expm1(a: ArrayLike) -> Tensor:
+    """Elementwise exp(a) - 1, accurate for small a, as np.expm1."""
+    return _unary(Expm1, a)
+
+
+def exp2(a: ArrayLike) -> Tensor:
+    """Elementwise 2 ** a, as np.exp2."""
+    return _unary(Exp2, a)
+
+
+def square(a: ArrayLike) -> Tensor:
+    """Elementwise a * a, as np.square."""
+    return _unary(Square, a)
+
+
+def reciprocal(a: ArrayLike) -> Tensor:
+    """Elementwise 1 / a, as np.reciprocal."""
+    return _unary(Reciprocal, a)
+
+
+def cbrt(a: ArrayLike) -> Tensor:
+    """Elementwise real cube root, as np.cbrt (derivative inf at 0)."""
+    return _unary(Cbrt, a)
+
+
+def fabs(a: ArrayLike) -> Tensor:
+    """Elementwise absolute value of floats, as np.fabs (derivative sign(a), 0 at 0)."""
+    return _unary(Fabs, a)
+
+
+def sign(a: ArrayLike) -> Tensor:
+    """Elementwise sign (-1, 0, 1; nan for nan), as np.sign; its gradient is 0."""
+    return _unary(Sign, a)
+
+
+def positive(a: ArrayLike) -> Tensor:
+    """Elementwise +a (a copy, recorded), as np.positive."""
+    return _unary(Positive, a)
+
+
+def deg2rad(a: ArrayLike) -> Tensor:
+    """Degrees to radians, as np.deg2rad and np.radians."""
+    return _unary(Deg2rad, a)
+
+
+def rad2deg(a: ArrayLike) -> Tensor:
+    """Radians to degrees, as np.rad2deg and np.degrees."""
+    return _unary(Rad2deg, a)
+
+
+def sinc(a: ArrayLike) -> Tensor:
+    """Normalized sinc, sin(pi a) / (pi a) and 1 at 0, as np.sinc."""
+    return _unary(Sinc, a)
+
+
+def logaddexp(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise log(exp(a) + exp(b)) without overflow, as np.logaddexp."""
+    return _binary(Logaddexp, a, b)
+
+
+def logaddexp2(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise log2(2**a + 2**b) without overflow, as np.logaddexp2."""
+    return _binary(Logaddexp2, a, b)
+
+
+def arctan2(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise angle of the point (b, a), as np.arctan2(a, b); gradient nan at (0, 0) as in PyTorch."""
+    return _binary(Arctan2, a, b)
+
+
+def hypot(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise sqrt(a**2 + b**2) without overflow, as np.hypot; gradient nan at (0, 0) as in PyTorch."""
+    return _binary(Hypot, a, b)
+
+
+def fmax(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise larger of a and b ignoring nan, as np.fmax; a tie gives each side half the gradient."""
+    return _binary(Fmax, a, b)
+
+
+def fmin(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise smaller of a and b ignoring nan, as np.fmin; a tie gives each side half the gradient."""
+    return _binary(Fmin, a, b)
+
+
+def remainder(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise a mod b with the sign of b, as np.remainder and np.mod."""
+    return _binary(Remainder, a, b)
