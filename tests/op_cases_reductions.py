@@ -120,7 +120,7 @@ def take_along_axis_case(draw: Any) -> Case:
 CASES: dict[str, st.SearchStrategy[Case]] = {
     "prod": st.builds(
         lambda x, axis, keepdims: Case(
-            lambda t: ag.prod(t, axis, keepdims), [x], lambda a: np.prod(a, axis, keepdims=keepdims)
+            lambda t: ag.prod(t, axis, keepdims=keepdims), [x], lambda a: np.prod(a, axis, keepdims=keepdims)
         ),
         arrays(shapes, WITH_ZEROS),
         st.none(),

@@ -230,7 +230,9 @@ class Cumprod(Node):
 
 def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
     (x, k), g, out = _scan_axis(a, axis), _scan_axis(g, axis)[0], _scan_axis(out, axis)[0]
-    if np.all(data_of(x) != 0):  # PyTorch's rule: every a_j divides out_k for k >= j
+    # PyTorch's rule, out_k / a_j for k >= j, while no out_k is 0: else an a_i is 0 or the product underflowed,
+    # and dividing would lose the gradient, so the products around each a_j are formed without dividing.
+    if np.all(data_of(out) != 0):
         return (_reverse_cumsum(g * out, k) / x).reshape(a.shape)
     xs, gs = np.swapaxes(x, k, -1), np.swapaxes(g, k, -1)
     before, after, upper = _products_around(xs)  # grad_j = before_j * sum_k [k >= j] g_k after_jk
@@ -240,7 +242,7 @@ def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
 
 def _cumprod_jvp(t: Any, out: Any, a: Any, axis: int | None) -> Any:
     (x, k), t, out = _scan_axis(a, axis), _scan_axis(t, axis)[0], _scan_axis(out, axis)[0]
-    if np.all(data_of(x) != 0):
+    if np.all(data_of(out) != 0):  # as in _cumprod_vjp
         return out * np.cumsum(t / x, axis=k)
     xs, ts = np.swapaxes(x, k, -1), np.swapaxes(t, k, -1)
     before, after, upper = _products_around(xs)  # dout_k = sum_j [j <= k] t_j before_j after_jk
@@ -332,21 +334,23 @@ def _scan_checked(name: str, a: Tensor, axis: int | None) -> int | None:
     return check_axis(name, a, axis)
 
 
-def prod(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``; the gradient is the product of the other elements, exact at zeros."""
-    a = _real("prod", as_tensor(a))
+def prod(
+    a: ArrayLike, axis: Axis = None, dtype: Any = None, out: None = None, keepdims: bool = False
+) -> Tensor:  # fmt: skip
+    """Product over ``axis`` as np.prod; the gradient is the product of the other elements, exact at zeros."""
+    a = _real("prod", _not_out("prod", as_tensor(a), out, dtype))
     return apply(Prod, a, axis=check_axis("prod", a, axis), keepdims=keepdims)
 
 
-def cumsum(a: ArrayLike, axis: int | None = None) -> Tensor:
+def cumsum(a: ArrayLike, axis: int | None = None, dtype: Any = None, out: None = None) -> Tensor:
     """Cumulative sum along ``axis`` (over the flattened values when None), as np.cumsum."""
-    a = _real("cumsum", as_tensor(a))
+    a = _real("cumsum", _not_out("cumsum", as_tensor(a), out, dtype))
     return apply(Cumsum, a, axis=_scan_checked("cumsum", a, axis))
 
 
-def cumprod(a: ArrayLike, axis: int | None = None) -> Tensor:
-    """Cumulative product along ``axis`` (flattened when None); its gradient is exact at zeros."""
-    a = _real("cumprod", as_tensor(a))
+def cumprod(a: ArrayLike, axis: int | None = None, dtype: Any = None, out: None = None) -> Tensor:
+    """Cumulative product along ``axis`` (flattened when None) as np.cumprod; its gradient is exact at zeros."""
+    a = _real("cumprod", _not_out("cumprod", as_tensor(a), out, dtype))
     return apply(Cumprod, a, axis=_scan_checked("cumprod", a, axis))
 
 
@@ -486,7 +490,9 @@ def sort(a: ArrayLike, axis: int | None = -1, kind: Any = None, order: None = No
     if a.ndim == 0:
         raise ValueError("sort: cannot sort a 0-d tensor (give axis=None to sort it as 1-d)")
     axis = _scan_checked("sort", a, axis)
-    # kind is ignored: a stable sort gives the same values, and ties keep their order (PyTorch's stable sort)
+    # kind is ignored: every sort gives the same values. The permutation is the stable one, so tied values
+    # each take the gradient of the sorted position they landed in, in their original order (as PyTorch's
+    # sort-based median and quantile do), instead of sharing it as max and min do.
     return take_along_axis(a, np.argsort(a.data, axis=axis, kind="stable"), axis)
 
 
@@ -516,8 +522,9 @@ def quantile(
     a: ArrayLike, q: ArrayLike, axis: Axis = None, out: None = None, overwrite_input: bool = False,
     method: str = "linear", keepdims: bool = False, *, weights: None = None, interpolation: None = None,
 ) -> Tensor:  # fmt: skip
-    """The ``q``-th quantiles over ``axis`` as np.quantile (method="linear"); the gradient goes to the two
-    order statistics each one interpolates between. ``q`` is not differentiated."""
+    """The ``q``-th quantiles over ``axis`` as np.quantile (method="linear"); ``q`` is not differentiated."""
+    # The gradient goes to the two order statistics each quantile interpolates between (weights 1 - gamma
+    # and gamma), through sort's permutation; slices holding a nan give nan and send no gradient.
     a = _real("quantile", _not_out("quantile", as_tensor(a), out))
     if method != "linear" or interpolation is not None or weights is not None:
         chosen = f"interpolation={interpolation!r}" if interpolation is not None else f"method={method!r}"
