@@ -27,6 +27,14 @@ class _Mutations:
     # Sequence number of the latest assignment to any Tensor's .data. A Node recorded after
     # it cannot have seen its inputs or output change, so backward checks them only for older Nodes.
     latest = 0
+    lock = threading.Lock()  # taking a number and publishing it is one step: no thread's older number wins
+
+    @classmethod
+    def stamp(cls) -> int:
+        """A new sequence number for a change of values, published as the latest."""
+        with cls.lock:
+            number = cls.latest = _next_sequence()
+            return number
 
 
 FunctionType = TypeVar("FunctionType", bound=Callable[..., Any])
@@ -229,6 +237,11 @@ class Tensor:
         name: str | None = None,
     ) -> None:
         if isinstance(data, Tensor):
+            if data.requires_grad and _grad_mode.enabled:
+                raise TypeError(
+                    f"Tensor(t) of a tensor that requires grad (shape {data.shape}) would be a constant, cut off "
+                    "from its gradient: use t itself, t.clone() to copy it in the graph, or t.detach() deliberately"
+                )
             data = data._data
         array = np.asarray(data, dtype=dtype)
         if requires_grad:
@@ -254,7 +267,9 @@ class Tensor:
     def data(self, value: Any) -> None:
         array = np.asarray(data_of(value))
         if self.requires_grad:
-            array = _differentiable_values(array, "Tensor.data")
+            converted = _differentiable_values(array, "Tensor.data")
+            # It owns its values, as after Tensor(...): never the caller's (or another tensor's) array.
+            array = array.copy() if converted is array and array is not self._data else converted
         if array.shape != self._data.shape:
             if self.node is not None:
                 raise ValueError(
@@ -267,7 +282,7 @@ class Tensor:
                     f"{np.shape(self.grad)}; call zero_grad() first"
                 )
         self._data = array
-        self._version = _Mutations.latest = _next_sequence()
+        self._version = _Mutations.stamp()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -526,6 +541,107 @@ class Tensor:
         """A differentiable cast to another float dtype."""
         return ops.astype(self, dtype)
 
+    # NumPy's and PyTorch's other method names, each the differentiable op of the same name.
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        """Values limited to [low, high]."""
+        return ops.clip(self, low, high)
+
+    def abs(self) -> Tensor:
+        """Elementwise |x|."""
+        return ops.abs(self)
+
+    def sqrt(self) -> Tensor:
+        """Elementwise square root."""
+        return ops.sqrt(self)
+
+    def sin(self) -> Tensor:
+        """Elementwise sine."""
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """Elementwise cosine."""
+        return ops.cos(self)
+
+    def ravel(self) -> Tensor:
+        """The values as one axis."""
+        return ops.reshape(self, (-1,))
+
+    flatten = ravel
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """Without axes of length 1 (only ``axis`` when given)."""
+        return ops.squeeze(self, axis)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Product over ``axis``."""
+        return ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None) -> Tensor:
+        """Running sum along ``axis`` (over the flattened values when None)."""
+        return ops.cumsum(self, axis=axis)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Variance over ``axis`` (``ddof=1``: the sample variance)."""
+        return ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation over ``axis``."""
+        return ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None) -> Any:
+        """Index of the largest value, as np.argmax (a plain array: indices carry no gradient)."""
+        return np.argmax(self._data, axis=axis)
+
+    def argmin(self, axis: int | None = None) -> Any:
+        """Index of the smallest value, as np.argmin (a plain array)."""
+        return np.argmin(self._data, axis=axis)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists."""
+        return self._data.tolist()
+
+    def clone(self) -> Tensor:
+        """A copy of the values that stays in the graph (its gradient flows back to this tensor)."""
+        return ops.positive(self)
+
+    copy = clone
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording ops on this leaf, in place, as in PyTorch; returns the tensor."""
+        if self.node is not None:
+            raise RuntimeError(
+                f"requires_grad_: this tensor is the output of {self.node.op}; only leaves can change it "
+                "(use .detach() for a leaf with the same values)"
+            )
+        if requires_grad and not self.requires_grad:
+            self._data = _differentiable_values(self._data, "requires_grad_").copy()  # its own values, as Tensor()
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def fill_(self, value: float) -> Tensor:
+        """Every element set to ``value``, in place (refused on a leaf that requires grad while recording)."""
+        if self.requires_grad and self.node is None and _grad_mode.enabled:
+            raise RuntimeError(
+                "fill_: in-place update of a leaf tensor that requires grad while gradients are being recorded; "
+                "do it inside `with ag.no_grad():`"
+            )
+        self.data = np.full_like(self._data, data_of(value))
+        return self
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        # Integer-valued: the derivative is 0 wherever it exists, so the result is a constant
+        # (as np.floor_divide returns a plain array and PyTorch's floor_divide has no gradient).
+        return constant(np.floor_divide(self._data, data_of(other)))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return constant(np.floor_divide(data_of(other), self._data))
+
     # ----- backward ---------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
@@ -676,6 +792,11 @@ def _push(root: Tensor, known: dict[int, Any]) -> None:
     for node, output in graph_tensors(root):
         if id(output) in seeded:  # a seed is given, whatever produced it
             continue
+        if node.released:
+            raise RuntimeError(
+                f"push_tangents: the graph through {node.op} was released by a backward pass; compute the forward "
+                f"pass again (or pass retain_graph=True to that backward)"
+            )
         tangents = [known.get(id(tensor)) for tensor in node.inputs]
         if all(tangent is None for tangent in tangents):
             continue
@@ -814,20 +935,27 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
         if not create_graph and type(share) is not np.ndarray:
             share = np.asarray(share)  # NumPy returns scalars for 0-d results
         if share.shape != like.shape:
-            share = _summed_to_input(share, like.shape, node, index)
+            share = _summed_to_input(share, like.shape, np.shape(out), node, index)
         if not create_graph and share.dtype is not like.dtype and share.dtype != like.dtype:
             share = share.astype(like.dtype)
         shares.append(share)
     return shares
 
 
-def _summed_to_input(share: Any, shape: tuple[int, ...], node: Node, index: int) -> Any:
-    """A share summed over the axes broadcasting added; any other shape is a wrong vjp, refused."""
+def _summed_to_input(share: Any, shape: tuple[int, ...], out_shape: tuple[int, ...], node: Node, index: int) -> Any:
+    """A share summed over the axes broadcasting added; any other shape is a wrong vjp, refused.
+
+    Broadcasting can only have added leading axes the output has, to a shape the input broadcasts to.
+    """
     extra = share.ndim - len(shape)
-    if extra < 0 or any(side not in (1, given) for side, given in zip(shape, share.shape[extra:])):
+    fits_input = extra >= 0 and all(side in (1, given) for side, given in zip(shape, share.shape[extra:]))
+    lead = len(out_shape) - share.ndim  # where the share's added axes stand in the output
+    within_output = lead >= 0 and all(share.shape[i] in (1, out_shape[lead + i]) for i in range(extra))
+    if not (fits_input and within_output):
         raise ValueError(
-            f"backward(): the vjp of {node.op} for input {index} returned shape {share.shape}, which is not the "
-            f"input's shape {shape} nor one it broadcasts to; a vjp must return a gradient shaped like its input"
+            f"backward(): the vjp of {node.op} for input {index} returned shape {share.shape}, which is neither the "
+            f"input's shape {shape} nor one it broadcasts to within the output's {out_shape}; a vjp must return a "
+            f"gradient shaped like its input"
         )
     return unbroadcast(share, shape)
 

@@ -36,15 +36,12 @@ def value_and_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] 
     def wrapped(*args: Any) -> tuple[Tensor, Any]:
         arguments = list(args)
         targets = []
-        for position in positions:
-            if position >= len(arguments):
-                raise TypeError(f"grad: argnums={argnums} but the function got {len(arguments)} arguments")
-            value = arguments[position]
-            if not (isinstance(value, Tensor) and value.requires_grad):
-                value = Tensor(value, requires_grad=True)
-            arguments[position] = value
-            targets.append(value)
         with enable_grad():
+            for position in positions:
+                if position >= len(arguments):
+                    raise TypeError(f"grad: argnums={argnums} but the function got {len(arguments)} arguments")
+                arguments[position] = _independent(arguments[position])
+                targets.append(arguments[position])
             output = function(*arguments)
         if not isinstance(output, Tensor):
             output = Tensor(output)
@@ -55,7 +52,9 @@ def value_and_grad(function: Callable[..., Any], argnums: int | tuple[int, ...] 
             )
         if output.requires_grad:
             # Record the backward pass (create_graph) so the gradients can be differentiated again.
-            found = run_backward(output, None, retain_graph=True, create_graph=True, targets=targets)
+            found = run_backward(
+                output, None, retain_graph=True, create_graph=True, targets=targets, stop_at_targets=True
+            )
         else:
             found = [None] * len(targets)
         assert found is not None
@@ -83,12 +82,24 @@ def grad(function: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Ca
 
 
 # ----- vector products, Jacobians, Hessians ---------------------------------------------
+def _independent(value: Any) -> Tensor:
+    """An argument as an independent variable of the function being differentiated.
+
+    Arrays and numbers become new leaves. A Tensor that requires grad gets a stand-in of its
+    own (an identity op), so the same tensor passed twice gives each position its own partial
+    derivative, as in JAX, and the result stays differentiable with respect to the tensor.
+    """
+    if isinstance(value, Tensor) and value.requires_grad:
+        with enable_grad():
+            return ops.reshape(value, value.shape)
+    return Tensor(data_of(value), requires_grad=True)
+
+
 def _leaves(primals: tuple[Any, ...], caller: str) -> list[Tensor]:
-    """The primals as Tensors that record: a Tensor that requires grad as it is (so the result
-    stays differentiable with respect to it), anything else as a new leaf of its values."""
+    """The primals as independent variables (see :func:`_independent`)."""
     if not primals:
         raise TypeError(f"{caller}: give at least one primal (the point to differentiate at)")
-    return [p if isinstance(p, Tensor) and p.requires_grad else Tensor(data_of(p), requires_grad=True) for p in primals]
+    return [_independent(p) for p in primals]
 
 
 def _as_output(value: Any, caller: str) -> Tensor:
@@ -113,7 +124,7 @@ def vjp(function: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[
             raise ValueError(f"vjp: the cotangent has shape {cotangent.shape}, the output {out.shape}; they must match")
         if not out.requires_grad:
             return tuple(Tensor(np.zeros_like(leaf.data)) for leaf in leaves)
-        found = run_backward(out, cotangent, retain_graph=True, create_graph=True, targets=leaves)
+        found = run_backward(out, cotangent, retain_graph=True, create_graph=True, targets=leaves, stop_at_targets=True)
         assert found is not None
         return tuple(Tensor(np.zeros_like(leaf.data)) if g is None else g for leaf, g in zip(leaves, found))
 
@@ -176,7 +187,8 @@ def _jacobian_by_rows(out: Tensor, leaf: Tensor) -> Tensor:
         if out.requires_grad:  # one backward per output element, seeded with its one-hot cotangent
             seed = np.zeros(out.size, dtype=out.dtype)
             seed[index] = 1
-            row = run_backward(out, seed.reshape(out.shape), retain_graph=True, create_graph=True, targets=[leaf])[0]
+            seed = seed.reshape(out.shape)
+            row = run_backward(out, seed, retain_graph=True, create_graph=True, targets=[leaf], stop_at_targets=True)[0]
         rows.append(Tensor(np.zeros(leaf.shape, dtype=leaf.dtype)) if row is None else row)
     return _assemble(rows, out.shape + leaf.shape, leaf.dtype)
 
@@ -236,32 +248,43 @@ class Checkpoint(Node):
     formulas = ("the function's own derivative, from its forward pass run again during backward",)
 
     @staticmethod
-    def forward(*arrays: np.ndarray, function: Callable[..., Any], shares: dict[str, Any]) -> np.ndarray:
-        with no_grad():  # nothing of the inside is kept: that is the point
-            return np.array(data_of(_as_output(function(*[Tensor(a) for a in arrays]), "checkpoint")))
+    def forward(*arrays: np.ndarray, function: Callable[..., Any], needed: tuple[int, ...], shares: dict) -> np.ndarray:
+        recording = is_grad_enabled()
+        with enable_grad() if recording else no_grad():
+            out = _as_output(function(*[Tensor(a) for a in arrays]), "checkpoint")
+        if recording and out.requires_grad:  # a gradient would reach tensors backward never sees
+            raise TypeError(
+                "the function uses a tensor that requires grad without taking it as an argument "
+                "(e.g. a weight in a closure); pass every such tensor as an argument"
+            )
+        return np.array(out.data)  # the graph inside is gone here: that is the point
 
     @classmethod
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
         function = params["function"]
         if isinstance(grad, Tensor):  # create_graph: the share is checkpointed too, differentiable in inputs and grad
             return checkpoint(functools.partial(_share_of, function, index))(*inputs, grad)
-        shares = params["shares"]  # every input's share from one recomputation, asked for input by input
-        if shares.get("grad") is not grad:
-            shares.update(grad=grad, found=_pullback(function, inputs, grad))
-        return shares["found"][index]
+        # One recomputation serves every input of this sweep; it is dropped after the last one asks.
+        shares, needed = params["shares"], params["needed"]
+        if index == needed[0] or index not in shares:
+            shares.clear()
+            shares.update(enumerate(_pullback(function, inputs, grad)))
+        share = shares.pop(index)
+        if index == needed[-1]:
+            shares.clear()
+        return share
 
     @classmethod
     def tangent(cls, tangents: list[Any], out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        leaves = _recording_leaves(inputs)
         with enable_grad():
-            again = params["function"](*leaves)
-        seeds = {id(leaf): t for leaf, t in zip(leaves, tangents) if t is not None}
+            again = params["function"](*inputs)  # on the recorded inputs: forward mode walks into them
+        seeds = {id(x): t for x, t in zip(inputs, tangents) if t is not None}
         return push_tangents(again, seeds)
 
 
-def _pullback(function: Callable[..., Any], arrays: tuple[Any, ...], grad: Any) -> list[np.ndarray]:
+def _pullback(function: Callable[..., Any], arrays: tuple[Any, ...], grad: Any) -> list[Any]:
     """Each input's share of ``grad`` through ``function``, run again on new leaves holding ``arrays``."""
-    leaves = [Tensor(array, requires_grad=True) for array in arrays]
+    leaves = [Tensor(array, requires_grad=np.asarray(array).dtype.kind == "f") for array in arrays]
     with enable_grad():
         again = _as_output(function(*leaves), "checkpoint")
     found = run_backward(again, grad, targets=leaves) if again.requires_grad else [None] * len(leaves)
@@ -277,15 +300,12 @@ def _share_of(function: Callable[..., Any], index: int, *arguments: Tensor) -> T
     *inputs, grad = arguments
     if not (is_grad_enabled() and any(argument.requires_grad for argument in arguments)):
         return Tensor(_pullback(function, tuple(x.data for x in inputs), grad.data)[index])
-    again = _as_output(function(*inputs), "checkpoint")
-    # the share is the partial derivative: the inputs count as independent, whatever made them
-    found = run_backward(again, grad, retain_graph=True, create_graph=True, targets=inputs, stop_at_targets=True)
-    return Tensor(np.zeros(inputs[index].shape)) if found[index] is None else found[index]
-
-
-def _recording_leaves(inputs: tuple[Any, ...]) -> list[Tensor]:
-    """Tensors to run a checkpointed function on again: the recorded inputs themselves (create_graph), or new leaves."""
-    return [x if isinstance(x, Tensor) else Tensor(x, requires_grad=True) for x in inputs]
+    # The share is a partial derivative: each position is an independent variable, even when
+    # one tensor fills two positions, whatever made the inputs.
+    positions = [_independent(x) if x.requires_grad else x for x in inputs]
+    again = _as_output(function(*positions), "checkpoint")
+    found = run_backward(again, grad, retain_graph=True, create_graph=True, targets=positions, stop_at_targets=True)
+    return Tensor(np.zeros_like(inputs[index].data)) if found[index] is None else found[index]
 
 
 def checkpoint(function: Callable[..., Any]) -> Callable[..., Tensor]:
@@ -293,12 +313,14 @@ def checkpoint(function: Callable[..., Any]) -> Callable[..., Tensor]:
 
     Activations inside ``function`` are freed right after the forward pass, so a deep network
     checkpointed block by block holds one block's activations at a time during backward, for
-    the price of a second forward pass. ``function`` must be deterministic and return a Tensor.
+    the price of a second forward pass. ``function`` must be deterministic, return a Tensor and
+    take every tensor that requires grad as an argument (weights too, not from a closure).
     """
 
     @functools.wraps(function)
     def checkpointed(*args: Any) -> Tensor:
         inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in args]
-        return apply(Checkpoint, *inputs, function=function, shares={})
+        needed = tuple(i for i, x in enumerate(inputs) if x.requires_grad) or (0,)
+        return apply(Checkpoint, *inputs, function=function, needed=needed, shares={})
 
     return checkpointed

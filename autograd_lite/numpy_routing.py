@@ -53,6 +53,7 @@ def _present(module: Any, names: str) -> frozenset[Any]:
 #: NumPy callables whose result carries no gradient by nature: they return plain arrays, even
 #: while recording. Their derivative is 0 wherever it exists (rounding, signs, comparisons,
 #: indices, counts) or their result is not a number of the input (shapes, tests, text).
+#: (Histograms are not here: their bin edges move with the data and weights flow into counts.)
 NON_DIFFERENTIABLE: frozenset[Any] = _present(
     np,
     """sign floor ceil trunc rint fix round around floor_divide heaviside spacing signbit
@@ -62,7 +63,7 @@ NON_DIFFERENTIABLE: frozenset[Any] = _present(
     argmax argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero searchsorted
     digitize lexsort count_nonzero any all isclose allclose array_equal array_equiv isin in1d
     shape ndim size isreal iscomplex isrealobj iscomplexobj result_type can_cast min_scalar_type
-    common_type histogram histogram2d histogramdd histogram_bin_edges bincount zeros_like ones_like
+    common_type zeros_like ones_like
     empty_like shares_memory may_share_memory array_repr array_str array2string
     diag_indices_from tril_indices_from triu_indices_from ravel_multi_index unravel_index
     packbits unpackbits is_busday busday_count busday_offset datetime_as_string isscalar iterable isfortran""",

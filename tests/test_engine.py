@@ -285,9 +285,9 @@ def test_unknown_axis_names_the_op() -> None:
         ag.Tensor(np.ones(2)).mean(axis=(0, 0))
 
 
-def test_dot_rejects_batches_and_mismatch() -> None:
-    with pytest.raises(ValueError, match="dot.*matmul"):
-        ag.dot(np.ones((2, 2, 2)), np.ones((2, 2)))
+def test_dot_follows_numpy_on_n_d_operands_and_rejects_a_mismatch() -> None:
+    a, b = np.arange(8.0).reshape(2, 2, 2), np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(ag.dot(a, b).data, np.dot(a, b))
     with pytest.raises(ValueError, match=r"dot: shapes \(2,\) and \(3,\)"):
         ag.dot(np.ones(2), np.ones(3))
 
@@ -409,11 +409,15 @@ def test_iterating_over_rows_and_not_over_a_scalar() -> None:
         list(ag.Tensor(5.0))
 
 
-def test_grad_with_the_same_tensor_twice_fills_both_slots() -> None:
+def test_grad_with_the_same_tensor_twice_gives_each_argument_its_partial_derivative() -> None:
+    # grad differentiates the function with respect to its arguments, as in JAX: each position
+    # is an independent variable, so d(a*b)/da = b and d(a*b)/db = a even when a and b are one tensor.
     t = ag.Tensor([1.0, 2.0], requires_grad=True)
     first, second = ag.grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(t, t)
-    np.testing.assert_array_equal(first.data, [2.0, 4.0])
-    np.testing.assert_array_equal(second.data, [2.0, 4.0])
+    np.testing.assert_array_equal(first.data, [1.0, 2.0])
+    np.testing.assert_array_equal(second.data, [1.0, 2.0])
+    total = ag.run_backward((t * t).sum(), targets=[t, t])  # run_backward: the total derivative, per target
+    np.testing.assert_array_equal(total[0], [2.0, 4.0])
 
 
 def test_numpy_error_inside_an_op_still_names_the_op() -> None:
@@ -608,3 +612,45 @@ def test_a_vjp_may_return_the_broadcast_shape_which_is_summed_back() -> None:
     x = ag.Tensor(np.ones((1, 3)), requires_grad=True)
     ag.apply(Spread, x).sum().backward()
     np.testing.assert_array_equal(x.grad, [[4.0, 4.0, 4.0]])
+
+
+def test_a_vjp_larger_than_the_output_is_refused_even_when_it_would_sum_to_the_input() -> None:
+    class Outer(ag.Node):
+        formula = "wrong on purpose"
+        forward = staticmethod(np.sin)
+        vjps = (lambda g, out, a: np.outer(g, np.cos(a)),)  # (3, 3) for a (3,) input and output
+
+    x = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"returned shape \(3, 3\)"):
+        ag.apply(Outer, x).sum().backward()
+
+
+def test_tensor_of_a_tensor_that_requires_grad_refuses_while_recording() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="clone"):
+        ag.Tensor(x)
+    with ag.no_grad():
+        np.testing.assert_array_equal(ag.Tensor(x).data, [1.0, 2.0])
+
+
+def test_data_setter_takes_a_copy_of_the_callers_array() -> None:
+    w, values = ag.Tensor([0.0, 0.0], requires_grad=True), np.array([1.0, 2.0])
+    w.data = values
+    w.data -= 0.5  # the optimizer's in-place step works on the tensor's own values
+    np.testing.assert_array_equal(values, [1.0, 2.0])
+    np.testing.assert_array_equal(w.data, [0.5, 1.5])
+
+
+def test_an_index_array_changed_after_the_forward_pass_does_not_change_the_gradient() -> None:
+    x, index = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True), np.array([0, 0, 2])
+    y = x[index].sum()
+    index[:] = 1
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])
+
+
+def test_softmax_cross_entropy_refuses_a_target_that_requires_grad() -> None:
+    target = ag.Tensor([[0.2, 0.8]], requires_grad=True)
+    with pytest.raises(TypeError, match="target requires grad"):
+        ag.softmax_cross_entropy(ag.Tensor([[1.0, 2.0]], requires_grad=True), target)
+    assert ag.softmax_cross_entropy(np.array([[1.0, 2.0]]), target.detach()).shape == (1,)

@@ -191,3 +191,37 @@ def test_stop_at_targets_gives_partial_derivatives() -> None:
     partial = ag.run_backward(z, targets=[y, x], stop_at_targets=True)
     assert [float(g) for g in total] == [3.0, 12.0]  # dz/dx through y too: 2x + 2x
     assert [float(g) for g in partial] == [3.0, 6.0]  # y held fixed: dz/dx = y
+
+
+def test_checkpoint_refuses_a_closure_over_a_tensor_that_requires_grad() -> None:
+    w = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(TypeError, match="pass every such tensor as an argument"):
+        ag.checkpoint(lambda a: a * w)(ag.Tensor([4.0, 5.0, 6.0], requires_grad=True))
+    with ag.no_grad():  # nothing to differentiate: a closure is fine
+        assert ag.checkpoint(lambda a: a * w)(np.ones(3)).shape == (3,)
+
+
+def test_checkpoint_backward_repeated_with_the_same_seed_array() -> None:
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.checkpoint(lambda v: v * v)(x)
+    seed = np.ones(2)
+    for _ in range(3):
+        y.backward(seed, retain_graph=True)
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
+
+
+def test_checkpoint_with_one_tensor_in_two_positions_and_integer_labels() -> None:
+    f = lambda v: ag.checkpoint(lambda a, b: a * b)(v, v).sum()
+    np.testing.assert_array_equal(ag.hessian(f)(np.array([1.0, 2.0])).data, 2 * np.eye(2))
+    loss = ag.checkpoint(lambda z, labels: ag.softmax_cross_entropy(z, labels).sum())
+    gradient = ag.grad(lambda z: loss(z, np.array([0, 1])))(np.zeros((2, 3)))
+    np.testing.assert_allclose(gradient.data, [[-2 / 3, 1 / 3, 1 / 3], [1 / 3, -2 / 3, 1 / 3]])
+
+
+def test_forward_mode_refuses_a_released_graph() -> None:
+    x = ag.Tensor(np.ones(2000), requires_grad=True)
+    y = ag.exp(ag.sin(x) * 2)
+    seeds = {id(x): np.ones(2000)}
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="released"):
+        ag.push_tangents(y, seeds)

@@ -884,9 +884,7 @@ def _norm_vjp(g: Any, out: Any, a: Any, ord: Any, axis: tuple[int, ...] | None, 
 
 
 class Norm(Node):
-    # np.linalg.norm is routed here once tests/test_numpy_routing.py stops expecting it to refuse (its
-    # test_norm_of_a_recorded_tensor_refuses_instead_of_a_plain_float predates this op).
-    name, category, numpy = "norm", "reduction", ()
+    name, category, numpy = "norm", "reduction", (np.linalg.norm,)
     formulas = (
         "grad * a / out for the 2-norm and 'fro' (0 where out = 0), grad * sign(a) |a|^(p-1) / out^(p-1) "
         "for p; matrix ords other than 'fro' are composed of svd, sum, max and min",

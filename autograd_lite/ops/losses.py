@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Node, Tensor, apply, data_of
+from autograd_lite.engine import Node, Tensor, apply, data_of, is_grad_enabled
 from autograd_lite.ops.common import ArrayLike, as_tensor
 from autograd_lite.ops.reductions import LogSoftmax, Softmax, softmax
 
@@ -50,10 +50,16 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
 
     ``target`` is either integer class labels (shape ``logits.shape[:-1]``) or a
     probability distribution per row (one-hot or soft, shape ``logits.shape``). Computed
-    from the logits with log-sum-exp, never as log(softmax), so it cannot overflow.
+    from the logits with log-sum-exp, never as log(softmax), so it cannot overflow. The
+    target is not differentiated: a target that requires grad is refused while recording.
     """
     logits = as_tensor(logits)
-    target_array = np.asarray(data_of(target))
+    if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():
+        raise TypeError(
+            "softmax_cross_entropy: the target requires grad, but the fused op differentiates the logits only; pass "
+            "target.detach(), or write -(target * ag.log_softmax(logits)).sum(-1) to differentiate both"
+        )
+    target_array = np.array(data_of(target))  # a copy: the caller may change their array before backward
     if logits.ndim < 1:
         raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
     classes = logits.shape[-1]

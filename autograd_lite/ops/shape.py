@@ -195,13 +195,18 @@ def expand_dims(a: ArrayLike, axis: int | tuple[int, ...]) -> Tensor:
 
 def getitem(a: ArrayLike, index: Any) -> Tensor:
     """``a[index]`` with ints, slices, None, Ellipsis, boolean masks or integer arrays."""
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, list):
-        index = np.asarray(index) if index else np.zeros(0, dtype=np.intp)
-    elif isinstance(index, tuple):
-        index = tuple(p.data if isinstance(p, Tensor) else np.asarray(p) if isinstance(p, list) else p for p in index)
-    return apply(GetItem, as_tensor(a), index=index)
+    parts = index if isinstance(index, tuple) else (index,)
+    # Array indices are copied: backward needs them as they were, whatever the caller does next.
+    parts = tuple(_index_part(part) for part in parts)
+    return apply(GetItem, as_tensor(a), index=parts if isinstance(index, tuple) else parts[0])
+
+
+def _index_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        return np.array(part.data)
+    if isinstance(part, list):
+        return np.array(part) if part else np.zeros(0, dtype=np.intp)
+    return np.array(part) if isinstance(part, np.ndarray) else part
 
 
 def concatenate(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int | None = 0) -> Tensor:
