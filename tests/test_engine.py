@@ -654,3 +654,56 @@ def test_softmax_cross_entropy_refuses_a_target_that_requires_grad() -> None:
     with pytest.raises(TypeError, match="target requires grad"):
         ag.softmax_cross_entropy(ag.Tensor([[1.0, 2.0]], requires_grad=True), target)
     assert ag.softmax_cross_entropy(np.array([[1.0, 2.0]]), target.detach()).shape == (1,)
+
+
+# ----- NumPy's and PyTorch's method names ---------------------------------------------------
+METHODS = {
+    "ravel": (lambda t: t.ravel(), lambda a: a.ravel()),
+    "flatten": (lambda t: t.flatten(), lambda a: a.flatten()),
+    "squeeze": (lambda t: t.reshape(1, 2, 3).squeeze(), lambda a: a.reshape(1, 2, 3).squeeze()),
+    "clip": (lambda t: t.clip(0.2, 0.7), lambda a: a.clip(0.2, 0.7)),
+    "abs": (lambda t: (t - 0.5).abs(), lambda a: np.abs(a - 0.5)),
+    "sqrt": (lambda t: t.sqrt(), np.sqrt),
+    "sin": (lambda t: t.sin(), np.sin),
+    "cos": (lambda t: t.cos(), np.cos),
+    "prod": (lambda t: t.prod(axis=1), lambda a: a.prod(axis=1)),
+    "cumsum": (lambda t: t.cumsum(axis=0), lambda a: a.cumsum(axis=0)),
+    "var": (lambda t: t.var(axis=1, ddof=1), lambda a: a.var(axis=1, ddof=1)),
+    "std": (lambda t: t.std(), lambda a: a.std()),
+    "clone": (lambda t: t.clone(), np.copy),
+    "copy": (lambda t: t.copy(), np.copy),
+    "%": (lambda t: t % 0.3, lambda a: a % 0.3),
+}
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_gives_numpys_values_and_a_gradient(name: str) -> None:
+    method, reference = METHODS[name]
+    x = np.array([[0.11, 0.42, 0.63], [0.24, 0.85, 0.36]])
+    np.testing.assert_allclose(method(ag.Tensor(x)).data, reference(x), rtol=1e-12)
+    assert ag.check_grad(lambda t: (method(t) * 1.5).sum(), x)
+
+
+def test_index_and_conversion_methods() -> None:
+    t = ag.Tensor([[3.0, 1.0], [0.0, 5.0]], requires_grad=True)
+    assert t.argmax() == 3 and t.argmin(axis=1).tolist() == [1, 0] and t.tolist() == [[3.0, 1.0], [0.0, 5.0]]
+    floor = t // 2
+    np.testing.assert_array_equal(floor.data, [[1.0, 0.0], [0.0, 2.0]])
+    assert floor.node is None  # integer-valued: a constant, its derivative is 0 wherever it exists
+    np.testing.assert_array_equal((7.0 // ag.Tensor([2.0])).data, [3.0])
+
+
+def test_requires_grad_and_fill_in_place() -> None:
+    values = np.array([1, 2])
+    t = ag.Tensor(values).requires_grad_()
+    assert t.requires_grad and t.dtype == np.float64
+    (t * t).sum().backward()
+    np.testing.assert_array_equal(t.grad, [2.0, 4.0])
+    with pytest.raises(RuntimeError, match="fill_"):
+        t.fill_(0.0)
+    with ag.no_grad():
+        t.fill_(3.0)
+    np.testing.assert_array_equal(t.data, [3.0, 3.0])
+    np.testing.assert_array_equal(values, [1, 2])  # the caller's array is untouched
+    with pytest.raises(RuntimeError, match="only leaves"):
+        (t * 2).requires_grad_(False)
