@@ -96,11 +96,31 @@ def _tensors_requiring_grad(value: Any) -> Iterator[bool]:
         yield from _tensors_requiring_grad(list(value.values()))
 
 
+#: Why some refused functions stay refused (the rest: no derivative written yet).
+REFUSAL_REASONS: dict[str, str] = {
+    **dict.fromkeys(
+        "linalg.eig linalg.eigvals iscomplex real imag conj conjugate angle real_if_close sort_complex".split(),
+        "complex numbers are out of scope",
+    ),
+    **dict.fromkeys(
+        "copyto put place putmask fill_diagonal put_along_axis".split(),
+        "it writes into its argument, behind the graph's back",
+    ),
+    **dict.fromkeys(
+        "unique unique_values unique_counts unique_inverse unique_all".split(),
+        "a set of values, not a function of each",
+    ),
+    **dict.fromkeys("round around fix rint floor ceil trunc".split(), "piecewise constant: its derivative is 0"),
+}
+
+
 def _refuse(name: str) -> TypeError:
+    reason = REFUSAL_REASONS.get(name.removeprefix("np."))
     return TypeError(
-        f"{name} has no derivative in autograd_lite: on a Tensor that requires grad it would return a "
-        f"constant and the gradient would be lost. Use a differentiable op (ag.OPS lists them), call it on "
-        f"t.detach() to drop the gradient deliberately, run it inside ag.no_grad(), or write the op with ag.apply"
+        f"{name} has no derivative in autograd_lite{f' ({reason})' if reason else ''}: on a Tensor that requires "
+        f"grad it would return a constant and the gradient would be lost. Use a differentiable op (ag.OPS lists "
+        f"them), call it on t.detach() to drop the gradient deliberately, run it inside ag.no_grad(), or write the "
+        f"op with ag.apply"
     )
 
 
@@ -179,6 +199,20 @@ def classify(function: Any) -> str:
     if function in NON_DIFFERENTIABLE:
         return "non-differentiable"
     return "refused while recording"
+
+
+def supported_table() -> str:
+    """The NumPy functions that differentiate, as a Markdown table made from the op table (docs/numpy.md)."""
+    rows = ["| NumPy | autograd_lite | kind |", "|---|---|---|"]
+    for name, function in numpy_callables():
+        ours = UFUNCS.get(function) or FUNCTIONS.get(function)
+        if ours is None:
+            continue
+        op = next((op for op in ops.OP_TABLE if function in op.numpy), None)
+        kind = op.category if op is not None else "composed of other ops"
+        public = op.name if op is not None else ours.__name__
+        rows.append(f"| `{name}` | `ag.{public}` | {kind} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
