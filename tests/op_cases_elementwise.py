@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 from op_testing import Case, binary, unary
-from strategies import away_from_zero, broadcastable_arrays, floats
+from strategies import arrays, away_from_zero, broadcastable_arrays, floats, shapes
 
 import autograd_lite as ag
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _np_gelu(a: np.ndarray, approximate: str) -> np.ndarray:
+    if approximate == "tanh":
+        return 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3)))
+    return 0.5 * a * (1 + _erf(a / np.sqrt(2)))
 
 
 @st.composite
@@ -28,6 +37,13 @@ def _remainder(draw: Any) -> Case:
     quotient = a / b
     assume(np.all(np.abs(quotient - np.round(quotient)) > 1e-2))
     return Case(ag.remainder, [a, b], np.remainder)
+
+
+@st.composite
+def _with_parameter(draw: Any, op: Any, reference: Any, name: str, values: Any) -> Case:
+    x = draw(arrays(shapes, away_from_zero(0.05)))  # away from the kink at 0
+    value = draw(values)
+    return Case(lambda t: op(t, **{name: value}), [x], lambda a: reference(a, value))
 
 
 #: op name -> a strategy drawing a Case (inputs from the op's valid domain).
@@ -62,12 +78,20 @@ CASES: dict[str, st.SearchStrategy[Case]] = {
     "fmax": _apart(ag.fmax, np.fmax),
     "fmin": _apart(ag.fmin, np.fmin),
     "remainder": _remainder(),
+    "softplus": unary(ag.softplus, lambda a: np.log1p(np.exp(a))),
+    "leaky_relu": _with_parameter(
+        ag.leaky_relu, lambda a, s: np.where(a > 0, a, s * a), "negative_slope", st.sampled_from([0.01, 0.2, -0.5])
+    ),
+    "elu": _with_parameter(ag.elu, lambda a, s: np.where(a > 0, a, s * np.expm1(a)), "alpha", floats(0.1, 2.0)),
+    "gelu": _with_parameter(ag.gelu, _np_gelu, "approximate", st.sampled_from(["none", "tanh"])),
+    "erf": unary(ag.erf, _erf),
 }
 #: ops smooth enough for the second-order test.
 SECOND_ORDER: list[str] = [
     "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2", "log10",
     "log1p", "expm1", "exp2", "square", "reciprocal", "cbrt", "fabs", "sign", "positive", "deg2rad", "rad2deg",
-    "sinc", "logaddexp", "logaddexp2", "arctan2", "hypot", "fmax", "fmin", "remainder",
+    "sinc", "logaddexp", "logaddexp2", "arctan2", "hypot", "fmax", "fmin", "remainder", "softplus",
+    "leaky_relu", "elu", "gelu", "erf",
 ]  # fmt: skip
 #: "np.name" -> [(arrays, call(f, *arrays))] for NumPy functions that need more than arrays.
 NUMPY_CALLS: dict[str, list[tuple[tuple[Any, ...], Any]]] = {}

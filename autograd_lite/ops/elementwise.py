@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -362,6 +363,7 @@ def astype(a: ArrayLike, dtype: Any) -> Tensor:
 # More functions of one number (NumPy's ufuncs), with PyTorch's derivatives
 # ============================================================================
 _LN2, _LN10 = float(np.log(2)), float(np.log(10))
+_SQRT1_2, _SQRT_2_PI, _TWO_SQRT_PI = float(np.sqrt(0.5)), float(np.sqrt(2 / np.pi)), float(2 / np.sqrt(np.pi))
 
 
 class Tan(Node):
@@ -633,6 +635,98 @@ def _floor_quotient(a: Any, b: Any) -> np.ndarray:
         return np.floor_divide(data_of(a), data_of(b))
 
 
+# ============================================================================
+# More activations, and erf
+# ============================================================================
+class Softplus(Node):
+    name, category = "softplus", "elementwise"
+    formulas = ("sigmoid(a)",)
+
+    @staticmethod
+    def forward(a: np.ndarray) -> np.ndarray:
+        return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))  # log(1 + exp(a)) without overflow, nan quietly
+
+    vjps = (lambda g, out, a: g * _sigmoid(a),)
+
+
+class LeakyRelu(Node):
+    name, category = "leaky_relu", "elementwise"
+    formulas = ("1 if a > 0 else negative_slope",)
+
+    @staticmethod
+    def forward(a: np.ndarray, negative_slope: float) -> np.ndarray:
+        return np.where(a > 0, a, a * negative_slope)
+
+    vjps = (lambda g, out, a, negative_slope: np.where(data_of(a) > 0, g, g * negative_slope),)
+
+
+class Elu(Node):
+    name, category = "elu", "elementwise"
+    formulas = ("1 if a > 0 else alpha*exp(a)",)
+
+    @staticmethod
+    def forward(a: np.ndarray, alpha: float) -> np.ndarray:
+        return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))  # expm1 of the positive side is not needed
+
+    vjps = (lambda g, out, a, alpha: _elu_slope(g, a, alpha),)
+
+
+def _elu_slope(g: Any, a: Any, alpha: float) -> Any:
+    """g where a > 0, else g * alpha * exp(a) (alpha at 0, as in PyTorch); exp only of the non-positive side."""
+    positive = data_of(a) > 0
+    return np.where(positive, g, g * alpha * np.exp(np.where(positive, 0, a)))
+
+
+class Gelu(Node):
+    name, category = "gelu", "elementwise"
+    formulas = ("Phi(a) + a*phi(a) (the normal cdf and density; approximate='tanh': of their tanh form)",)
+
+    @staticmethod
+    def forward(a: np.ndarray, approximate: str) -> np.ndarray:
+        if approximate == "tanh":  # 0.5*a*(1 + tanh(u)) = a*sigmoid(2u), without the cancellation for a << 0
+            return a * Sigmoid.forward(2 * _SQRT_2_PI * (a + 0.044715 * a * a * a))
+        return 0.5 * a * _erfc_values(-_SQRT1_2 * a)  # a * Phi(a), Phi by erfc: exact for a << 0 too
+
+    vjps = (lambda g, out, a, approximate: g * _gelu_slope(a, approximate),)
+
+
+def _gelu_slope(a: Any, approximate: str) -> Any:
+    """d/da gelu(a), written with ops (so it can be differentiated again)."""
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_PI * (a + 0.044715 * a * a * a))
+        return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * (_SQRT_2_PI * (1 + 3 * 0.044715 * a * a))
+    return _normal_cdf(a) + a * np.exp(-0.5 * a * a) * (1 / np.sqrt(2 * np.pi))
+
+
+def _normal_cdf(a: Any) -> Any:
+    """Phi(a) = erfc(-a/sqrt(2))/2: the erf op on a Tensor (create_graph), exact erfc values on an array."""
+    if isinstance(a, Tensor):
+        return 0.5 * (1 + erf(a * _SQRT1_2))
+    return 0.5 * _erfc_values(-_SQRT1_2 * a)
+
+
+_ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erf_values(a: np.ndarray) -> np.ndarray:
+    """erf elementwise by the standard library's math.erf (exact to double precision), in a's float dtype."""
+    a = np.asarray(a)
+    return np.asarray(_ERF(a), dtype=a.dtype if a.dtype.kind == "f" else np.float64)
+
+
+def _erfc_values(a: np.ndarray) -> np.ndarray:
+    """1 - erf elementwise by math.erfc (no cancellation for large a), in a's float dtype."""
+    a = np.asarray(a)
+    return np.asarray(_ERFC(a), dtype=a.dtype if a.dtype.kind == "f" else np.float64)
+
+
+class Erf(Node):
+    name, category = "erf", "elementwise"
+    formulas = ("2/sqrt(pi) * exp(-a**2)",)
+    forward = staticmethod(_erf_values)
+    vjps = (lambda g, out, a: g * (_TWO_SQRT_PI * np.exp(-a * a)),)
+
+
 def _real(name: str, *tensors: Tensor) -> None:
     """Refuse complex inputs: autograd_lite differentiates real numbers only."""
     for tensor in tensors:
@@ -653,6 +747,13 @@ def _binary(op: type[Node], a: ArrayLike, b: ArrayLike) -> Tensor:
     a, b = as_pair(a, b)
     _real(op.name, a, b)
     return apply(op, a, b)
+
+
+def _real_number(name: str, parameter: str, value: Any) -> float:
+    """A real-number parameter of an activation as a float, or a TypeError naming the op."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: {parameter} must be a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
 
 
 def tan(a: ArrayLike) -> Tensor:
@@ -803,3 +904,30 @@ def fmin(a: ArrayLike, b: ArrayLike) -> Tensor:
 def remainder(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise a mod b with the sign of b, as np.remainder and np.mod."""
     return _binary(Remainder, a, b)
+
+
+def softplus(a: ArrayLike) -> Tensor:
+    """Elementwise log(1 + exp(a)), computed without overflow; its derivative is sigmoid(a)."""
+    return _unary(Softplus, a)
+
+
+def leaky_relu(a: ArrayLike, negative_slope: float = 0.01) -> Tensor:
+    """Elementwise a where a > 0, else negative_slope * a (slope negative_slope at 0, as in PyTorch)."""
+    return _unary(LeakyRelu, a, negative_slope=_real_number("leaky_relu", "negative_slope", negative_slope))
+
+
+def elu(a: ArrayLike, alpha: float = 1.0) -> Tensor:
+    """Elementwise a where a > 0, else alpha * (exp(a) - 1) (slope alpha at 0, as in PyTorch)."""
+    return _unary(Elu, a, alpha=_real_number("elu", "alpha", alpha))
+
+
+def gelu(a: ArrayLike, approximate: str = "none") -> Tensor:
+    """Elementwise a * Phi(a) (Phi the standard normal cdf), or PyTorch's tanh approximation (approximate="tanh")."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _unary(Gelu, a, approximate=approximate)
+
+
+def erf(a: ArrayLike) -> Tensor:
+    """Elementwise error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to a (exact to double precision)."""
+    return _unary(Erf, a)
