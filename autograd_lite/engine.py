@@ -999,10 +999,12 @@ class _GradientSums:
                     owned.add(producer)
             elif producer in owned:
                 existing += share
+            elif plain:
+                # a new buffer of our own (0-d sums come back as NumPy scalars, which += cannot change)
+                pending[producer] = np.asarray(existing + share)
+                owned.add(producer)
             else:
                 pending[producer] = existing + share
-                if plain:
-                    owned.add(producer)
 
     def keep(self, output: Tensor, grad: Any) -> None:
         """An intermediate's complete gradient: into its ``.grad`` (retain_grad) and its target slots."""

@@ -707,3 +707,12 @@ def test_requires_grad_and_fill_in_place() -> None:
     np.testing.assert_array_equal(values, [1, 2])  # the caller's array is untouched
     with pytest.raises(RuntimeError, match="only leaves"):
         (t * 2).requires_grad_(False)
+
+
+def test_a_0_d_intermediate_that_receives_three_gradients_sums_all_of_them() -> None:
+    # NumPy returns scalars for 0-d sums; a scalar cannot be added into in place, so the third
+    # share once went nowhere (a silently wrong gradient).
+    x = ag.Tensor(2.0, requires_grad=True)
+    y = x * 1.0  # a 0-d intermediate: first the upstream itself (through the Add), then two new shares
+    ((y * 5 + y * 7) + y).backward()
+    assert x.grad == 13.0  # a81e48d gave 8.0
