@@ -94,4 +94,10 @@ SECOND_ORDER: list[str] = [
     "leaky_relu", "elu", "gelu", "erf",
 ]  # fmt: skip
 #: "np.name" -> [(arrays, call(f, *arrays))] for NumPy functions that need more than arrays.
-NUMPY_CALLS: dict[str, list[tuple[tuple[Any, ...], Any]]] = {}
+_DIVIDEND, _DIVISOR = np.array([0.3, 0.6, 0.8]), np.array([0.35, 0.35, 0.35])  # a / b away from integers
+NUMPY_CALLS: dict[str, list[tuple[tuple[Any, ...], Any]]] = {
+    "np.remainder": [((_DIVIDEND, _DIVISOR), lambda f, a, b: f(a, b))],
+    "np.mod": [((_DIVIDEND, _DIVISOR), lambda f, a, b: f(a, b))],
+    "np.arccosh": [((np.array([1.3, 1.6, 2.8]),), lambda f, a: f(a))],  # its domain is a > 1
+    "np.acosh": [((np.array([1.3, 1.6, 2.8]),), lambda f, a: f(a))],
+}

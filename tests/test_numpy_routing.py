@@ -50,6 +50,17 @@ def is_float(value: Any) -> bool:
     return isinstance(data, (float, np.floating)) or (isinstance(data, np.ndarray) and data.dtype.kind == "f")
 
 
+def _finite_in_numpy(function: Any, arrays: list[np.ndarray]) -> bool:
+    """Whether NumPy itself gives finite numbers here (an error also counts: the call is for the Tensor side)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            found = [part for part in parts(function(*[array.copy() for array in arrays])) if is_float(part)]
+        except Exception:
+            return True
+    return all(np.all(np.isfinite(np.asarray(part))) for part in found)
+
+
 def central_differences(function: Any, arrays: list[np.ndarray], step: float = 1e-6) -> list[np.ndarray]:
     gradients = []
     for position, array in enumerate(arrays):
@@ -71,6 +82,8 @@ def outcome(name: str, numpy_function: Any, arrays: list[np.ndarray], call: Any 
     ``call(f, *arrays)`` passes the arrays with whatever other arguments ``f`` needs (default: f(*arrays)).
     """
     function = numpy_function if call is None else (lambda *values: call(numpy_function, *values))
+    if not _finite_in_numpy(function, arrays):
+        return "outside the domain"  # e.g. arccos of 2: no derivative to compare with
     tensors = [ag.Tensor(array, requires_grad=True) for array in arrays]
     try:
         with warnings.catch_warnings():
@@ -112,13 +125,15 @@ CALLS_WITH_PARAMETERS: dict[str, list[tuple[tuple[np.ndarray, ...], Any]]] = {
 @pytest.mark.parametrize(("name", "function"), CALLABLES, ids=[name for name, _ in CALLABLES])
 def test_a_numpy_callable_differentiates_correctly_or_refuses(name: str, function: Any) -> None:
     samples = (MATRIX,) if name.startswith("np.linalg.") else (VECTOR, MATRIX)
-    seen = {outcome(name, function, [sample] * count) for sample in samples for count in (1, 2)}
-    seen |= {outcome(name, function, list(arrays), call) for arrays, call in CALLS_WITH_PARAMETERS.get(name, [])}
+    if name in CALLS_WITH_PARAMETERS:  # the calls it needs (at points where it is differentiable)
+        seen = {outcome(name, function, list(arrays), call) for arrays, call in CALLS_WITH_PARAMETERS[name]}
+    else:
+        seen = {outcome(name, function, [sample] * count) for sample in samples for count in (1, 2)}
     expected = numpy_routing.classify(function)
     if expected == "differentiable":
         assert "differentiable" in seen, f"{name} is routed to an op but never gave a gradient"
     if expected == "refused while recording":
-        assert seen == {"raised"}, f"{name} should refuse while recording, but gave {seen}"
+        assert "raised" in seen and seen <= {"raised", "outside the domain"}, f"{name} should refuse, but gave {seen}"
 
 
 REFUSED = [(name, function) for name, function in CALLABLES if numpy_routing.classify(function).startswith("refused")]
