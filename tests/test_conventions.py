@@ -56,6 +56,10 @@ CONVENTIONS = [
     Convention("logsumexp of -inf only", ag.logsumexp, (np.array([-inf, -inf]),), (np.array([nan, nan]),), -inf),
     Convention("logsumexp with +inf", ag.logsumexp, (np.array([inf, 0.0]),), (np.array([nan, 0.0]),), inf),
     Convention("a nan input", ag.sin, (nan,), (nan,), nan),
+    Convention("relu of nan", ag.relu, (nan,), (1.0,), nan),
+    Convention("abs of nan", ag.abs, (nan,), (0.0,), nan),
+    Convention("nan**0", ag.power, (nan, 0.0), (0.0, nan), 1.0),
+    Convention("max with a nan", ag.max, (np.array([1.0, nan, 3.0]),), (np.array([0.0, 1.0, 0.0]),), nan),
 ]
 
 

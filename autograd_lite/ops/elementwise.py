@@ -60,8 +60,8 @@ class Power(Node):
 # is used, the unused branch is computed on a harmless stand-in (1), so no 0 * inf = nan
 # reaches a gradient of a gradient through np.where.
 def _power_slope(a: Any, b: Any) -> Any:
-    """b * a**(b-1), and 0 at a = 0 for b = 0: a**0 is constant (PyTorch's value where 0 * inf stands)."""
-    constant_power = (data_of(b) == 0) & (data_of(a) == 0)
+    """b * a**(b-1), and 0 at a = 0 (or nan) for b = 0: a**0 is constant (PyTorch's value where 0 * inf stands)."""
+    constant_power = (data_of(b) == 0) & ((data_of(a) == 0) | np.isnan(data_of(a)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(constant_power, 0, b * np.where(constant_power, 1, a) ** (b - 1))
 
@@ -96,9 +96,9 @@ class Sqrt(Node):
 
 class Abs(Node):
     name, category, numpy = "abs", "elementwise", (np.absolute,)
-    formulas = ("sign(a)",)
+    formulas = ("sign(a) (0 at a nan, as PyTorch)",)
     forward = staticmethod(np.abs)
-    vjps = (lambda g, out, a: g * np.sign(data_of(a)),)
+    vjps = (lambda g, out, a: g * np.sign(np.where(np.isnan(data_of(a)), 0, data_of(a))),)
 
 
 class Sin(Node):
@@ -141,13 +141,13 @@ class Tanh(Node):
 
 class Relu(Node):
     name, category = "relu", "elementwise"
-    formulas = ("1 if a > 0 else 0",)
+    formulas = ("0 where a <= 0, else 1 (nan included, as PyTorch)",)
 
     @staticmethod
     def forward(a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0)
 
-    vjps = (lambda g, out, a: g * (data_of(a) > 0),)
+    vjps = (lambda g, out, a: g * ~(data_of(a) <= 0),)
 
 
 class Maximum(Node):

@@ -57,7 +57,9 @@ def _extreme_weights(out: Any, a: Any, axis: Axis) -> np.ndarray:
 
 def _to_extremes(g: Any, out: Any, a: Any, axis: Axis) -> Any:
     kept = kept_shape(a.shape, axis)
-    hits = (data_of(a) == data_of(out).reshape(kept)).astype(g.dtype)
+    values, extremes = data_of(a), data_of(out).reshape(kept)
+    # the gradient goes where the output came from: the extremes, or the nans that made it nan
+    hits = ((values == extremes) | (np.isnan(values) & np.isnan(extremes))).astype(g.dtype)
     hits /= hits.sum(axis=axis, keepdims=True)
     return g.reshape(kept) * hits
 
