@@ -251,7 +251,7 @@ class Checkpoint(Node):
     def forward(*arrays: np.ndarray, function: Callable[..., Any], needed: tuple[int, ...], shares: dict) -> np.ndarray:
         recording = is_grad_enabled()
         with enable_grad() if recording else no_grad():
-            out = _as_output(function(*[Tensor(a) for a in arrays]), "checkpoint")
+            out = _as_output(function(*[Tensor(a) for a in arrays]), "the checkpointed function")
         if recording and out.requires_grad:  # a gradient would reach tensors backward never sees
             raise TypeError(
                 "the function uses a tensor that requires grad without taking it as an argument "
@@ -313,14 +313,16 @@ def checkpoint(function: Callable[..., Any]) -> Callable[..., Tensor]:
 
     Activations inside ``function`` are freed right after the forward pass, so a deep network
     checkpointed block by block holds one block's activations at a time during backward, for
-    the price of a second forward pass. ``function`` must be deterministic, return a Tensor and
-    take every tensor that requires grad as an argument (weights too, not from a closure).
+    the price of a second forward pass. ``function`` must be deterministic, return one Tensor and
+    take every tensor that requires grad as a positional argument (weights too, not from a
+    closure); keyword arguments are passed on as constants.
     """
 
     @functools.wraps(function)
-    def checkpointed(*args: Any) -> Tensor:
+    def checkpointed(*args: Any, **options: Any) -> Tensor:
         inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in args]
         needed = tuple(i for i, x in enumerate(inputs) if x.requires_grad) or (0,)
-        return apply(Checkpoint, *inputs, function=function, needed=needed, shares={})
+        run = functools.partial(function, **options) if options else function  # keywords: constants
+        return apply(Checkpoint, *inputs, function=run, needed=needed, shares={})
 
     return checkpointed

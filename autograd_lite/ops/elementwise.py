@@ -141,7 +141,7 @@ class Tanh(Node):
 
 class Relu(Node):
     name, category = "relu", "elementwise"
-    formulas = ("0 where a <= 0, else 1 (nan included, as PyTorch)",)
+    formulas = ("0 if a <= 0 else 1",)  # nan gets 1, as in PyTorch
 
     @staticmethod
     def forward(a: np.ndarray) -> np.ndarray:
