@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import op_cases
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from op_testing import (
@@ -305,6 +305,24 @@ def test_forward_mode_matches_central_differences_along_a_direction(name: str, d
 
     expected = (at(1.0) - at(-1.0)) / (2 * step)
     np.testing.assert_allclose(forward.item(), expected, rtol=max(case.rtol, 1e-4), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+@settings(max_examples=5)  # a Jacobian is one sweep per element: a few draws per op keep this fast
+@given(data=st.data())
+def test_jacobian_forward_equals_reverse_for_every_op(name: str, data: Any) -> None:
+    case = data.draw(OP_CASES[name])
+
+    def joined(*tensors: Any) -> Any:  # every output of the op in one vector, so multi-output ops count too
+        out = case.function(*tensors)
+        parts = out if isinstance(out, (list, tuple)) else [out]
+        return ag.concatenate([ag.reshape(part, (-1,)) for part in parts if isinstance(part, ag.Tensor)])
+
+    argnums = tuple(range(len(case.inputs)))
+    reverse = ag.jacobian(joined, argnums=argnums)(*case.inputs)
+    forward = ag.jacobian(joined, argnums=argnums, mode="forward")(*case.inputs)
+    for by_rows, by_columns in zip(reverse, forward):
+        np.testing.assert_allclose(by_columns.data, by_rows.data, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("op", ag.OP_TABLE, ids=lambda op: op.__name__)
