@@ -23,11 +23,25 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from nn.apps import figures
-from nn.apps.common import add_training_options, blas_threads, learning_curves, require_positive, train_classifier
+from nn.apps.common import (
+    MAX_EPOCHS,
+    CommandParser,
+    add_training_options,
+    atomic_path,
+    blas_threads,
+    learning_curves,
+    path_argument,
+    prepare_output_folder,
+    require_positive,
+    train_classifier,
+    whole_number,
+    write_error,
+)
 from nn.datasets import load_mnist
 
 SIZES = (784, 256, 128, 10)
 EPOCHS, QUICK_EPOCHS, BATCH_SIZE, LEARNING_RATE = 15, 3, 64, 1e-3
+PICTURES = ("curves.png", "predictions.png", "probabilities.png", "confusion_matrix.png", "sigmoid_backward.html")
 GRID_FIRST, GRID_MISTAKES = 32, 8  # the digit grid: the first 32 held-out digits, then up to 8 mistakes
 PLOT_HINT = 'install it with: pip install "autograd_lite[plot]" (or ".[all]" from a clone)'
 GRAPHVIZ_HINT = "apt-get install graphviz, brew install graphviz or conda install graphviz"
@@ -78,7 +92,8 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
         for (_, parameter), name in zip(named, original_names):
             parameter.name = name
         model.zero_grad()
-    path.write_text(text, encoding="utf-8")
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 
@@ -87,7 +102,9 @@ def write_sigmoid_stepper(path: Path) -> Path:
     x = ag.Tensor(1.0, requires_grad=True, name="x")
     y = 1 / (1 + ag.exp(-x))
     y.name = "sigmoid"
-    ag.trace_backward(y).to_html(path, title="Backpropagation through sigmoid(x) = 1 / (1 + exp(-x)) at x = 1")
+    page = ag.trace_backward(y).to_html(title="Backpropagation through sigmoid(x) = 1 / (1 + exp(-x)) at x = 1")
+    with atomic_path(path) as temporary:
+        temporary.write_text(page, encoding="utf-8")
     return path
 
 
@@ -140,12 +157,14 @@ def write_pictures(
 
 def main(argv: list[str] | None = None) -> int:
     """Train on the embedded digits, print the held-out accuracy and the path of every picture written."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="autograd-lite demo",
         description="Train a network on handwritten digits, then write pictures of what happened.",
     )
-    parser.add_argument("--epochs", type=int, default=None, help=f"passes over the training digits ({EPOCHS})")
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (./demo-output)")
+    parser.add_argument(
+        "--epochs", type=whole_number(1, MAX_EPOCHS), help=f"passes over the training digits ({EPOCHS})"
+    )
+    parser.add_argument("--out", type=path_argument, default=Path("demo-output"), help="output folder (demo-output)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs: a few seconds")
     add_training_options(parser)
     options = parser.parse_args(argv)
@@ -157,8 +176,6 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """The command itself, once the arguments are parsed (and BLAS threads limited)."""
     epochs = options.epochs if options.epochs is not None else QUICK_EPOCHS if options.quick else EPOCHS
     require_positive(parser, epochs=epochs)
-    if options.out.exists() and not options.out.is_dir():
-        parser.error(f"--out {options.out} is a file; give a folder for the pictures")
     # Everything that could stop the demo after training is checked first, so no training is wasted.
     try:
         import matplotlib.figure  # noqa: F401
@@ -173,11 +190,7 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ImportError as error:  # the digits come with the [data] extra
         print(f"autograd-lite demo: {error}", file=sys.stderr)
         return 1
-    try:
-        options.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(f"autograd-lite demo: cannot create the output folder {options.out} ({error})", file=sys.stderr)
-        return 1
+    prepare_output_folder(parser, options.out, PICTURES + ("graph.svg" if graphs == "svg" else "graph.gv",))
     (x_train, _), (x_test, _) = data
     model = nn.MLP(list(SIZES), activation="relu", rng=options.seed)
     optimizer = nn.optim.Adam(model.parameters(), lr=LEARNING_RATE)
@@ -189,8 +202,12 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"Held-out accuracy: {history['val_accuracy'][-1]:.1%} after {epochs} epochs")
 
     print(f"Pictures in {options.out}/:")
-    for path in write_pictures(model, history, data[1], options.out, graphs=graphs):
-        print(f"  {path}")
+    try:
+        for path in write_pictures(model, history, data[1], options.out, graphs=graphs):
+            print(f"  {path}")
+    except OSError as error:  # a full disk, the folder removed meanwhile: no half-written picture is left
+        print(write_error("autograd-lite demo", error), file=sys.stderr)
+        return 1
     if graphs_note is not None:
         print(graphs_note)
     print(f"Done in {time.perf_counter() - start:.1f} s.")

@@ -1,7 +1,8 @@
 """Pictures of a trained digit classifier: learning curves, predictions, probabilities, confusion matrix.
 
 Each function draws on its own ``matplotlib.figure.Figure`` (no pyplot, so no display or
-global state is involved), saves it to ``path`` and returns the path.
+global state is involved), saves it to ``path`` and returns the path. The file is written
+under a temporary name and renamed, so a failed write (a full disk) leaves no truncated file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from nn.apps.common import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is an optional extra, imported when a figure is drawn
     from matplotlib.figure import Figure
@@ -31,7 +34,8 @@ def _figure(width: float, height: float) -> Figure:
 
 def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:  # a full disk leaves no truncated picture behind
+        figure.savefig(temporary, dpi=100)
     return path
 
 

@@ -41,7 +41,7 @@ def test_mnist_command_names_a_missing_data_folder_and_a_corrupt_file(tmp_path, 
 
 @pytest.mark.parametrize("error", [MemoryError(), PermissionError("read_idx: cannot read x.idx (Permission denied)")])
 def test_mnist_command_turns_a_data_loading_failure_into_one_line(monkeypatch, tmp_path, capsys, error):
-    def failing_load(directory):
+    def failing_load(directory, **options):
         raise error
 
     monkeypatch.setattr(mnist, "load_mnist", failing_load)
