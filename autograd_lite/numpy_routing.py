@@ -215,9 +215,15 @@ def supported_table() -> str:
     return "\n".join(rows)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # a usage error is one line and exit code 2
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``autograd-lite numpy [NAME ...]``: NumPy's callables in three lists, or what becomes of the named ones."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="autograd-lite numpy",
         description="What NumPy's functions do on a Tensor that requires grad: differentiate, return plain "
         "arrays (no gradient by nature), or refuse while recording.",

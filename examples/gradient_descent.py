@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="gradient steps per learning rate (default 100)")
     parser.add_argument("--quick", action="store_true", help="50 steps instead of 100")
     options = parser.parse_args(argv)
+    if not 0 <= options.seed < 2**32:  # NumPy's seeds: a usage error, not a traceback
+        parser.error(f"argument --seed: must be between 0 and 2**32 - 1, got {options.seed}")
     steps = 50 if options.quick else options.steps
     if steps < 1:
         parser.error(f"--steps must be at least 1, got {steps}")

@@ -17,7 +17,7 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
-from nn.apps.common import require_positive
+from nn.apps.common import require_positive, whole_number
 from nn.datasets import load_mnist
 
 SAMPLES, LEARNING_RATE, WINDOW = 1000, 0.15, 100
@@ -26,7 +26,9 @@ SAMPLES, LEARNING_RATE, WINDOW = 1000, 0.15, 100
 def main(argv: list[str] | None = None) -> int:
     """Train sample by sample, print the accuracy after each epoch and save the error and accuracy plot."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order")
+    parser.add_argument(
+        "--seed", type=whole_number(0, 2**32 - 1), default=0, help="seed of the initial weights and the sample order"
+    )
     parser.add_argument("--out", type=Path, default=Path("example-output"), help="folder for the figure")
     parser.add_argument("--epochs", type=int, default=10, help="passes over the 1,000 digits (default 10)")
     parser.add_argument("--quick", action="store_true", help="2 epochs")

@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 import nn
-from nn.apps.common import require_positive, train_classifier
+from nn.apps.common import require_positive, train_classifier, whole_number
 from nn.datasets import load_mnist
 
 BATCH_SIZE = 100
@@ -51,7 +51,9 @@ def train(
 def main(argv: list[str] | None = None) -> int:
     """Train both networks, print their final accuracies and save the accuracy curves."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order")
+    parser.add_argument(
+        "--seed", type=whole_number(0, 2**32 - 1), default=0, help="seed of the weights and the batch order"
+    )
     parser.add_argument("--out", type=Path, default=Path("example-output"), help="folder for the figure")
     parser.add_argument("--iterations", type=int, default=10_000, help="mini-batch steps per network (10,000)")
     parser.add_argument("--data", type=Path, default=None, help="folder with the MNIST IDX files (default: embedded)")

@@ -12,7 +12,7 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
-from nn.apps.common import require_positive
+from nn.apps.common import require_positive, whole_number
 from nn.apps.figures import plot_decision_boundary
 from nn.datasets import two_moons
 
@@ -20,7 +20,9 @@ from nn.datasets import two_moons
 def main(argv: list[str] | None = None) -> int:
     """Train a 2-16-16-2 ReLU network on 300 noisy moon points, report held-out accuracy, save the boundary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batch order")
+    parser.add_argument(
+        "--seed", type=whole_number(0, 2**32 - 1), default=0, help="seed of the data, the weights and the batch order"
+    )
     parser.add_argument("--out", type=Path, default=Path("example-output"), help="folder for the figure")
     parser.add_argument("--noise", type=float, default=0.15, help="standard deviation of the noise (default 0.15)")
     parser.add_argument("--epochs", type=int, default=100, help="passes over the data (default 100)")

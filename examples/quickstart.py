@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200, help="gradient-descent steps (200)")
     parser.add_argument("--quick", action="store_true", help="50 steps")
     options = parser.parse_args(argv)
+    if not 0 <= options.seed < 2**32:  # NumPy's seeds: a usage error, not a traceback
+        parser.error(f"argument --seed: must be between 0 and 2**32 - 1, got {options.seed}")
     if options.steps < 1:
         parser.error(f"--steps must be at least 1, got {options.steps}")
     steps = 50 if options.quick else options.steps

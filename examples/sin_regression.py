@@ -18,7 +18,7 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
-from nn.apps.common import require_positive
+from nn.apps.common import require_positive, whole_number
 from nn.datasets import sine
 
 LOW, HIGH, POINTS, WIDTH, HIDDEN_LAYERS = 0.0, 20.0, 200, 256, 4
@@ -34,7 +34,9 @@ def build_model(seed: int) -> nn.Sequential:
 def main(argv: list[str] | None = None) -> int:
     """Fit sin(x), print the error between the training points and save prediction and loss plots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order")
+    parser.add_argument(
+        "--seed", type=whole_number(0, 2**32 - 1), default=0, help="seed of the weights and the batch order"
+    )
     parser.add_argument("--out", type=Path, default=Path("example-output"), help="folder for the figure")
     parser.add_argument("--epochs", type=int, default=300, help="passes over the 200 points (default 300)")
     parser.add_argument("--raw-inputs", action="store_true", help="feed x unscaled (0..20) to the network")

@@ -12,7 +12,7 @@ import numpy as np
 
 import autograd_lite as ag
 import nn
-from nn.apps.common import require_positive
+from nn.apps.common import require_positive, whole_number
 from nn.apps.figures import plot_decision_boundary
 from nn.datasets import xor
 
@@ -36,7 +36,7 @@ def train(seed: int, steps: int) -> tuple[nn.Module, list[float]]:
 def main(argv: list[str] | None = None) -> int:
     """Train on XOR, print the four predictions and save the decision boundary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    parser.add_argument("--seed", type=whole_number(0, 2**32 - 1), default=0, help="seed of the initial weights")
     parser.add_argument("--out", type=Path, default=Path("example-output"), help="folder for the figure")
     parser.add_argument("--steps", type=int, default=500, help="full-batch Adam steps (default 500)")
     parser.add_argument("--quick", action="store_true", help="300 steps")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import re
+import subprocess
+import sys
 import warnings
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -204,3 +206,12 @@ def test_mnist_command_textbook_recipe_stops_at_the_iteration_count(capsys):
     out = capsys.readouterr().out
     assert "after 300 iterations" in out
     assert number(r"Test accuracy: ([\d.]+)%", out) >= 60
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.py")))
+def test_a_negative_seed_is_a_one_line_usage_error(name: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py"), "--seed", "-1", "--quick"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--seed" in result.stderr and "Traceback" not in result.stderr

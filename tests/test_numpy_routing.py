@@ -262,3 +262,10 @@ def test_histogram_edges_move_with_the_data_so_they_refuse_while_recording() -> 
     x = ag.Tensor([0.5, 1.0, 3.0], requires_grad=True)
     with pytest.raises(TypeError, match="histogram_bin_edges"):
         np.histogram_bin_edges(x, bins=3)
+
+
+def test_the_numpy_command_reports_a_bad_option_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        numpy_routing.main(["--bogus"])
+    assert stop.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
