@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import autograd_lite as ag
-from autograd_lite.teaching.expression import ROOT_LABEL, RefusedError, evaluate_expression, parse_binding
+from autograd_lite.engine import graph_tensors
+from autograd_lite.teaching.expression import (
+    ROOT_LABEL,
+    RefusedError,
+    check_name,
+    evaluate_expression,
+    parse_binding,
+)
 from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import array_on_one_line
 
@@ -44,13 +52,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The step-by-step trace keeps, for every step, the upstream gradient and, for every input, the gradient
+#: sent, its running total and the local derivative: at most this many numbers in all (about 100 MB).
+MAX_TRACE_ELEMENTS = 12_000_000
+
+
 def explain(expression: str, variables: dict[str, np.ndarray]) -> tuple[ag.Tensor, BackwardTrace]:
-    """Evaluate the expression, run the traced backward pass and return (output, trace)."""
-    output = evaluate_expression(expression, variables)
-    seed = None if output.size == 1 else np.ones(output.shape, dtype=output.dtype)
-    with np.errstate(all="ignore"):  # the backward pass meets the same inf and nan as the forward
-        # The output keeps its own name (it may be a variable): the table calls it f all the same.
-        return output, trace_backward(output, seed, retain_graph=True, root_label=ROOT_LABEL)
+    """Evaluate the expression, run the traced backward pass and return (output, trace).
+
+    Raises :class:`RefusedError` for anything explain does not allow, including a trace that would keep
+    more than :data:`MAX_TRACE_ELEMENTS` numbers. NumPy's warnings are silenced: inf and nan are answers.
+    """
+    for name in variables:
+        check_name(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Mean of empty slice" and the like: the nan in the table says it
+        output = evaluate_expression(expression, variables)
+        needed = trace_elements(output)
+        if needed > MAX_TRACE_ELEMENTS:
+            raise RefusedError(
+                f"the step-by-step trace would keep {needed:,} numbers (gradient, running total and local "
+                f"derivative of every input at every step); at most {MAX_TRACE_ELEMENTS:,} are allowed: "
+                "use smaller values or fewer steps"
+            )
+        seed = None if output.size == 1 else np.ones(output.shape, dtype=output.dtype)
+        with np.errstate(all="ignore"):  # the backward pass meets the same inf and nan as the forward
+            # The output keeps its own name (it may be a variable): the table calls it f all the same.
+            return output, trace_backward(output, seed, retain_graph=True, root_label=ROOT_LABEL)
+
+
+def trace_elements(output: ag.Tensor) -> int:
+    """How many numbers the trace of ``output``'s backward pass keeps at most, worked out before it runs."""
+    total = output.size
+    for node, result in graph_tensors(output):
+        total += max(result.size, 1) + sum(3 * max(t.size, 1) for t in node.inputs if t.requires_grad)
+    return total
 
 
 _VALUE_OPTIONS = ("--at", "--html", "--svg", "--dot", "--digits")
@@ -89,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         arguments = _parser().parse_args(argv)
         if not 1 <= arguments.digits <= 17:
             raise RefusedError(f"--digits must be between 1 and 17, got {arguments.digits}")
+        for option, path in (("--html", arguments.html), ("--svg", arguments.svg), ("--dot", arguments.dot)):
+            if path is not None and "\0" in path:
+                raise RefusedError(f"{option} {path!r}: a file name cannot contain a null byte")
         variables = dict(parse_binding(text) for text in arguments.at)
         output, trace = explain(arguments.expression, variables)
     except RefusedError as error:

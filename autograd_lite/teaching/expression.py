@@ -10,6 +10,8 @@ work starts: every op's result size is worked out from the shapes before it runs
 from __future__ import annotations
 
 import ast
+import collections
+import inspect
 import keyword
 import math
 import re
@@ -79,21 +81,29 @@ def parse_binding(text: str) -> tuple[str, np.ndarray]:
     name = name.strip()
     if not equals:
         raise RefusedError(f"--at {text!r}: expected NAME=VALUE, e.g. --at x=1.0 or --at 'W=[[1,2],[3,4]]'")
-    if not NAME.match(name):
-        raise RefusedError(f"--at {text!r}: {name!r} is not a valid variable name (letters, digits, _; a letter first)")
-    if name in ag.OPS:
-        raise RefusedError(f"--at {text!r}: {name!r} is the name of a function of autograd_lite; choose another name")
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        raise RefusedError(f"--at {text!r}: {name!r} is a Python keyword and cannot be used in an expression")
-    if RESERVED_NAME.match(name):
-        raise RefusedError(
-            f"--at {text!r}: {name!r} is reserved for the table ({ROOT_LABEL} is the output, v1, p1, c1 ... "
-            "are unnamed tensors); choose another name"
-        )
+    try:
+        check_name(name)
+    except RefusedError as error:
+        raise RefusedError(f"--at {text!r}: {error}") from None
     try:
         return name, parse_value(value.strip())
     except RefusedError as error:
         raise RefusedError(f"--at {name}=...: {error}") from None
+
+
+def check_name(name: str) -> None:
+    """Refuse a variable name an expression could not use or the table would confuse (``f``, ``v1``, ``exp``...)."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise RefusedError(f"{name!r} is not a valid variable name (letters, digits, _; a letter first)")
+    if name in ag.OPS:
+        raise RefusedError(f"{name!r} is the name of a function of autograd_lite; choose another name")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise RefusedError(f"{name!r} is a Python keyword and cannot be used in an expression")
+    if RESERVED_NAME.match(name):
+        raise RefusedError(
+            f"{name!r} is reserved for the table ({ROOT_LABEL} is the output, v1, p1, c1 ... "
+            "are unnamed tensors); choose another name"
+        )
 
 
 # ----- the expression -------------------------------------------------------------------
@@ -106,10 +116,8 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.MatMult: ag.matmul,
 }
 _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
-# How an op's result size follows from its inputs' shapes, by the op table's categories.
+# Elementwise ops: the result has the shape every argument broadcasts to.
 _BROADCASTING = ops_in("elementwise")
-_MATRIX_PRODUCTS = ops_in("matrix product")
-_REDUCTIONS = ops_in("reduction")
 
 
 def _parse(text: str, what: str) -> ast.Expression:
@@ -164,63 +172,460 @@ def _describe(node: ast.AST) -> str:
 
 
 def check_depth(tree: ast.AST) -> None:
-    """Refuse syntax trees nested deeper than MAX_DEPTH (checked without recursion)."""
+    """Refuse syntax trees nested deeper than MAX_DEPTH (checked without recursion).
+
+    A flat chain of ``+ - * /`` (``x + x + ... + x``, which Python parses as a left-leaning tree)
+    counts as one level however long it is; parentheses, calls and other operators nest.
+    """
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise RefusedError(f"expression is nested more than {MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            flat = _is_flat(node) and child is node.left and _is_flat(child)  # type: ignore[attr-defined]
+            stack.append((child, depth if flat else depth + 1))
 
 
-def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    if len(a) == 0 or len(b) == 0:
-        return np.broadcast_shapes(a, b)
-    batch = np.broadcast_shapes(a[:-2], b[:-2])
-    rows = a[-2:-1] if len(a) >= 2 else ()
-    columns = b[-1:] if len(b) >= 2 else ()
-    return tuple(batch) + tuple(rows) + tuple(columns)
+_FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
-def _shape_of(value: Any) -> tuple[int, ...]:
-    """The shape a value has as an array; a list or tuple counts as NumPy would stack it (by its first item)."""
+def _is_flat(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, _FLAT)
+
+
+# ----- how big each op's results are, worked out before it runs -------------------------
+Shape = tuple[int, ...]
+#: What one call makes: (shape, how many tensors of that shape), its intermediates included.
+Made = list[tuple[Shape, int]]
+
+
+def _shape_of(value: Any) -> Shape:
+    """The shape a value has as an array; a list or tuple counts as NumPy would stack it (by its largest item)."""
     if isinstance(value, (list, tuple)):
-        return (len(value), *(_shape_of(value[0]) if value else ()))
-    return np.shape(value.data if isinstance(value, ag.Tensor) else value)
+        items = [_shape_of(item) for item in value]
+        return (len(value), *max(items, key=math.prod, default=()))
+    if isinstance(value, ag.Tensor):
+        return value.shape
+    return np.shape(value) if _is_number(value) or isinstance(value, np.ndarray) else ()
 
 
 def _size_of(value: Any) -> int:
-    """Elements of a value; a list or tuple of values (stack, concatenate) counts all of them."""
+    """Elements of a value; a list or tuple of values (stack, concatenate, split's pieces) counts all of them."""
     if isinstance(value, (list, tuple)):
         return sum(_size_of(item) for item in value)
     return math.prod(_shape_of(value))
 
 
-def result_elements(function: str, arguments: list[Any], keywords: dict[str, Any]) -> int:
-    """How many elements a call to ``function`` will make, worked out before it runs.
+def _pieces(value: Any) -> Made:
+    """The tensors a sequence argument becomes (a Tensor is split along its first axis, as iterating it does)."""
+    if isinstance(value, ag.Tensor):
+        return [(value.shape[1:], value.shape[0])] if value.ndim else [((), 1)]
+    if isinstance(value, (list, tuple)):
+        return [(_shape_of(item), 1) for item in value]
+    return [(_shape_of(value), 1)]
 
-    Ops without a rule of their own (exp, sum, reshape, getitem, ...) make at most as many
-    elements as their largest input.
-    """
-    shapes = [_shape_of(value) for value in arguments if not isinstance(value, (list, tuple))]
-    try:
-        if function in _BROADCASTING:  # every input broadcasts, by position or keyword, lists included
-            shape = np.broadcast_shapes(*map(_shape_of, arguments), *map(_shape_of, keywords.values()))
-        elif function in _MATRIX_PRODUCTS and len(shapes) >= 2:
-            shape = _matmul_shape(shapes[0], shapes[1])
-            if function == "linear" and len(shapes) > 2:
-                shape = np.broadcast_shapes(shape, shapes[2])
-        elif function == "broadcast_to":
-            target = keywords.get("shape", arguments[1] if len(arguments) > 1 else ())
-            shape = (target,) if isinstance(target, int) else tuple(target)
-        elif function in _REDUCTIONS and keywords.get("axis", arguments[1] if len(arguments) > 1 else None) is None:
-            shape = ()  # a reduction over every axis
+
+def _total(made: Made) -> int:
+    """Elements of everything a call makes; each tensor counts at least one (it costs memory when empty too)."""
+    return sum(copies * max(math.prod(shape), 1) for shape, copies in made)
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (an int or a sequence of them; None: every axis) as non-negative axes of ``ndim`` dimensions."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise TypeError(f"axis {axis!r} must be integers")
+        if not -max(ndim, 1) <= item < max(ndim, 1):
+            raise ValueError(f"axis {item} is out of bounds for {ndim} dimensions")
+    return tuple(int(item) % max(ndim, 1) for item in items)
+
+
+def _reduced(shape: Shape, axis: Any, keepdims: Any = False) -> Shape:
+    axes = _axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims or i not in axes)
+
+
+def _matmul_shape(a: Shape, b: Shape) -> Shape:
+    if len(a) == 0 or len(b) == 0:
+        return np.broadcast_shapes(a, b)
+    if a[-1] != (b[0] if len(b) == 1 else b[-2]):
+        raise ValueError(f"shapes {a} and {b} do not fit: {a[-1]} != {b[0] if len(b) == 1 else b[-2]}")
+    batch = np.broadcast_shapes(a[:-2], b[:-2])
+    return tuple(batch) + tuple(a[-2:-1] if len(a) >= 2 else ()) + tuple(b[-1:] if len(b) >= 2 else ())
+
+
+def _dot_shape(a: Shape, b: Shape) -> Shape:
+    if len(a) == 0 or len(b) == 0:
+        return np.broadcast_shapes(a, b)
+    return a[:-1] if len(b) == 1 else a[:-1] + b[:-2] + b[-1:]
+
+
+def _ints_of(value: Any) -> np.ndarray:
+    array = np.asarray(value.data if isinstance(value, ag.Tensor) else value)
+    if array.dtype.kind not in "iu" and array.size:
+        raise TypeError(f"expected integers, got {value!r}"[:120])
+    return array.astype(np.int64)
+
+
+def _tile_shape(shape: Shape, reps: Any) -> Shape:
+    counts = tuple(int(n) for n in np.atleast_1d(_ints_of(reps)))
+    rank = max(len(shape), len(counts))
+    shape, counts = (1,) * (rank - len(shape)) + shape, (1,) * (rank - len(counts)) + counts
+    return tuple(n * max(count, 0) for n, count in zip(shape, counts))
+
+
+def _repeat_shape(shape: Shape, repeats: Any, axis: Any) -> Shape:
+    counts = np.maximum(_ints_of(repeats), 0)
+    if axis is None:
+        shape, axis = (math.prod(shape),), 0
+    axis = _axes(axis, len(shape))[0]
+    length = shape[axis] if shape else 1
+    total = length * int(counts.reshape(-1)[0]) if counts.size == 1 else int(counts.sum())
+    return shape[:axis] + (total,) + shape[axis + 1 :]
+
+
+def _pad_shape(shape: Shape, pad_width: Any) -> Shape:
+    widths = np.broadcast_to(np.maximum(_ints_of(pad_width), 0), (len(shape), 2))
+    return tuple(n + int(before) + int(after) for n, (before, after) in zip(shape, widths))
+
+
+def _diagonal_shape(shape: Shape, offset: Any, axis1: Any, axis2: Any) -> Shape:
+    first, second = _axes(axis1, len(shape))[0], _axes(axis2, len(shape))[0]
+    rows, columns, offset = shape[first], shape[second], int(offset)
+    length = max(0, min(rows, columns - offset) if offset >= 0 else min(rows + offset, columns))
+    return tuple(n for i, n in enumerate(shape) if i not in (first, second)) + (length,)
+
+
+def _index_parts(index: Any) -> list[Any]:
+    """The parts of an index as getitem passes them to NumPy: ints, slices, None, Ellipsis and arrays."""
+    parts = []
+    for part in index if isinstance(index, tuple) else (index,):
+        if part is None or part is Ellipsis or isinstance(part, slice):
+            parts.append(part)
+        elif isinstance(part, (bool, np.bool_)):
+            parts.append(np.array(part))
+        elif isinstance(part, (int, np.integer)):
+            parts.append(int(part))
         else:
-            return max([_size_of(value) for value in [*arguments, *keywords.values()]], default=1)
-        return math.prod(int(side) for side in shape)
-    except (ValueError, TypeError, IndexError):
-        # The op itself will report the mismatch; until then, count it as its inputs.
-        return sum(_size_of(value) for value in arguments)
+            array = np.asarray(part.data if isinstance(part, ag.Tensor) else part)
+            array = np.zeros(0, np.intp) if isinstance(part, list) and not part else array
+            if array.dtype.kind not in "iub":
+                raise IndexError("an index must be integers, slices, None, Ellipsis or integer or boolean lists")
+            parts.append(int(array) if array.ndim == 0 and array.dtype.kind != "b" else array)
+    return parts
+
+
+def _indexed_axes(parts: list[Any], ndim: int) -> list[Any]:
+    """The parts with Ellipsis (or the end) filled with whole slices, so that every axis is indexed."""
+    consumed = sum(
+        part.ndim if isinstance(part, np.ndarray) and part.dtype == bool else part is not None and part is not Ellipsis
+        for part in parts
+    )
+    if sum(part is Ellipsis for part in parts) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > ndim:
+        raise IndexError(f"too many indices: {consumed} for a tensor of {ndim} dimensions")
+    fill = [slice(None)] * (ndim - consumed)
+    if not any(part is Ellipsis for part in parts):
+        return [*parts, *fill]
+    at = next(i for i, part in enumerate(parts) if part is Ellipsis)
+    return [*parts[:at], *fill, *parts[at + 1 :]]
+
+
+def getitem_shape(shape: Shape, index: Any) -> Shape:
+    """The shape of ``a[index]`` for ``a`` of ``shape``, as NumPy would make it, without indexing anything."""
+    parts = _indexed_axes(_index_parts(index), len(shape))
+    advanced = any(isinstance(part, np.ndarray) for part in parts)
+    out: list[int] = []
+    selections: list[Shape] = []  # the shapes of the advanced indices, which broadcast together
+    positions: list[int] = []
+    outside: list[str] = []  # index arrays out of bounds: an error unless they select nothing
+    insert_at, axis = 0, 0
+    for position, part in enumerate(parts):
+        if part is None or isinstance(part, slice):
+            out.append(1 if part is None else len(range(*part.indices(shape[axis]))))
+            axis += part is not None
+            continue
+        if isinstance(part, int):
+            if not -shape[axis] <= part < shape[axis]:
+                raise IndexError(f"index {part} is out of bounds for axis {axis} with size {shape[axis]}")
+            selected: Shape | None = () if advanced else None
+            axis += 1
+        elif part.dtype == bool:
+            if part.shape != shape[axis : axis + part.ndim]:
+                raise IndexError(f"a boolean index of shape {part.shape} does not match axes of shape {shape}")
+            selected, axis = (int(np.count_nonzero(part)),), axis + part.ndim
+        else:
+            if part.size and not (-shape[axis] <= part.min() and part.max() < shape[axis]):
+                outside.append(f"an index is out of bounds for axis {axis} with size {shape[axis]}")
+            selected, axis = part.shape, axis + 1
+        if selected is not None:
+            insert_at = insert_at if positions else len(out)
+            selections.append(selected)
+            positions.append(position)
+    try:
+        joined = np.broadcast_shapes(*selections)
+    except ValueError:
+        raise IndexError(f"index arrays of shapes {selections} do not broadcast together") from None
+    if outside and (not positions or math.prod(joined)):  # NumPy checks no bounds when nothing is selected
+        raise IndexError(outside[0])
+    if not positions:
+        return tuple(out)
+    if positions != list(range(positions[0], positions[-1] + 1)):
+        insert_at = 0  # advanced indices apart from each other: NumPy puts their axes first
+    return (*out[:insert_at], *joined, *out[insert_at:])
+
+
+def _einsum_made(subscripts: Any, operands: tuple[Any, ...]) -> Made:
+    """einsum's result, and the operands it broadcasts first; the subscripts as a string or as index lists."""
+    if isinstance(subscripts, str):
+        inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+        terms: list[Any] = inputs.split(",")
+        given: Any = output if arrow else None
+        if "." in subscripts:
+            raise ValueError("explain cannot size einsum with '...'; write the axes out")
+    else:  # einsum(a, [0, 1], b, [1, 2], [0, 2])
+        items = [subscripts, *operands]
+        operands, terms = tuple(items[0::2][: len(items) // 2]), items[1::2][: len(items) // 2]
+        given = items[-1] if len(items) % 2 else None
+    if len(terms) != len(operands):
+        raise ValueError(f"{len(terms)} subscripts for {len(operands)} operands")
+    sizes: dict[Any, int] = {}
+    for term, operand in zip(terms, operands):
+        shape = _shape_of(operand)
+        if len(list(term)) != len(shape):
+            raise ValueError(f"subscripts {term!r} do not fit an operand of shape {shape}")
+        for label, size in zip(term, shape):
+            sizes[label] = max(sizes.get(label, 1), size)
+    counts = collections.Counter(label for term in terms for label in term)
+    output = sorted(label for label, count in counts.items() if count == 1) if given is None else list(given)
+    made = [(tuple(sizes[label] for label in output), 1)]
+    for term, operand in zip(terms, operands):
+        full = tuple(sizes[label] for label in term)
+        made += [(full, 1)] if full != _shape_of(operand) else []
+    return made
+
+
+def _tensordot_shape(a: Shape, b: Shape, axes: Any) -> Shape:
+    if isinstance(axes, (int, np.integer)):
+        first, second = list(range(len(a) - int(axes), len(a))), list(range(int(axes)))
+    else:
+        first, second = (list(_axes(side, ndim)) for side, ndim in zip(axes, (len(a), len(b))))
+    if [a[i] for i in first] != [b[j] for j in second]:
+        raise ValueError(f"axes {axes} do not fit shapes {a} and {b}")
+    return tuple(n for i, n in enumerate(a) if i not in first) + tuple(n for j, n in enumerate(b) if j not in second)
+
+
+def _take_along_axis_shape(shape: Shape, indices: Shape, axis: Any) -> Shape:
+    if axis is None:
+        return indices
+    axis = _axes(axis, len(shape))[0]
+    return np.broadcast_shapes(indices, shape[:axis] + (1,) + shape[axis + 1 :])
+
+
+def _split_made(shape: Shape, sections: Any, axis: Any) -> Made:
+    """array_split's pieces: sections of nearly equal length, or the pieces between the given indices."""
+    _axes(axis, len(shape))  # an axis the tensor has
+    cuts = _ints_of(sections)
+    count = int(cuts) if cuts.ndim == 0 else cuts.size + 1
+    return [((math.prod(shape),), 1), ((), max(count, 1))]  # every piece counts at least one element
+
+
+def _take_shape(shape: Shape, indices: Any, axis: Any) -> Shape:
+    selected = _shape_of(indices)
+    if axis is None:
+        return selected
+    axis = _axes(axis, len(shape))[0]
+    return shape[:axis] + selected + shape[axis + 1 :]
+
+
+def _solve_shape(a: Shape, b: Shape) -> Shape:
+    if len(b) == 1:
+        return a[:-1]
+    return tuple(np.broadcast_shapes(a[:-2], b[:-2])) + b[-2:]
+
+
+def _decomposition_made(shape: Shape, kind: str) -> Made:
+    """eigh, svd and qr: one packed result, and the views their results are cut from."""
+    batch, (m, n) = shape[:-2], shape[-2:]
+    k = min(m, n)
+    parts = {
+        "eigh": [(n,), (n, n)],
+        "svd": [(m, k), (k,), (k, n)],
+        "qr": [(m, k), (k, n)],
+    }[kind]
+    packed = batch + (sum(math.prod(part) for part in parts),)
+    return [(packed, 1), *((batch + part, 1) for part in parts)]
+
+
+def _matrix_power_made(shape: Shape, power: Any) -> Made:
+    power = int(power)
+    products = abs(power).bit_length() + bin(abs(power)).count("1") + (power < 0)
+    return [(shape, max(products, 1))]
+
+
+def _same(name: str, copies: int = 1) -> Callable[[dict[str, Any]], Made]:
+    """The rule of ops whose results are as big as their argument ``name`` (``copies`` tensors of it)."""
+    return lambda a: [(_shape_of(a[name]), copies)]
+
+
+def _joined(name: str, copies: int = 1) -> Callable[[dict[str, Any]], Made]:
+    """The rule of ops that join a sequence: ``copies`` tensors as big as all its pieces, and the pieces it makes.
+
+    A Tensor is cut into its rows and a nested list becomes a new tensor; tensors in a list are there already.
+    """
+
+    def rule(a: dict[str, Any]) -> Made:
+        value = a[name]
+        pieces = _pieces(value)
+        made = pieces if isinstance(value, ag.Tensor) else [(_shape_of(v), 1) for v in value if isinstance(v, list)]
+        return [*made, ((sum(copies * math.prod(shape) for shape, copies in pieces),), copies)]
+
+    return rule
+
+
+def _reduction(extra_inputs: int = 0, results: int = 1) -> Callable[[dict[str, Any]], Made]:
+    """The rule of reductions: ``results`` reduced tensors and ``extra_inputs`` tensors as big as the input."""
+    return lambda a: [
+        (_reduced(_shape_of(a.get("a", a.get("x"))), a["axis"], a.get("keepdims")), results),
+        (_shape_of(a.get("a", a.get("x"))), extra_inputs),
+    ]
+
+
+def _quantile_made(a: dict[str, Any]) -> Made:
+    shape = _shape_of(a["a"])
+    levels = np.shape(a["q"].data if isinstance(a["q"], ag.Tensor) else a["q"])
+    return [(shape, 4), (levels + _reduced(shape, a["axis"], a["keepdims"]), 6)]
+
+
+def _meshgrid_made(a: dict[str, Any]) -> Made:
+    sides = [(_shape_of(x), 1) for x in a["xi"]]
+    grid = (math.prod(_size_of(x) for x in a["xi"]),)
+    return sides if a["sparse"] else [*sides, (grid, len(sides))]
+
+
+def _svd_made(a: dict[str, Any]) -> Made:
+    return _decomposition_made(_shape_of(a.get("a", a.get("x"))), "svd")
+
+
+def _norm_made(a: dict[str, Any]) -> Made:
+    shape = _shape_of(a["x"])
+    return [(_reduced(shape, a["axis"], a["keepdims"]), 1), (shape, 0 if a["ord"] is None else 5)]
+
+
+def _shapes(*values: Any) -> list[Shape]:
+    return [_shape_of(value) for value in values]
+
+
+def _broadcast_made(a: dict[str, Any]) -> Made:
+    """Elementwise ops: every argument broadcasts, lists included (clip's bounds, where's condition ...)."""
+    return [(np.broadcast_shapes(*_shapes(*a.values())), 1)]
+
+
+_RULES: dict[str, Callable[[dict[str, Any]], Made]] = {
+    **{name: _broadcast_made for name in _BROADCASTING},
+    **{name: _reduction() for name in ("sum", "mean", "max", "min", "logsumexp", "prod", "var", "std")},
+    "norm": _norm_made,
+    "ptp": _reduction(results=3),
+    "nansum": _reduction(extra_inputs=1),
+    "nanmean": _reduction(extra_inputs=1, results=3),
+    "average": _reduction(extra_inputs=2, results=3),
+    "median": _reduction(extra_inputs=4, results=4),
+    "quantile": _quantile_made,
+    "percentile": _quantile_made,
+    **{name: _same("a") for name in ("softmax", "log_softmax", "inv", "cholesky")},
+    **{name: _same("a", 2) for name in ("cumsum", "cumprod", "sort", "ravel", "flatten")},
+    "trace": lambda a: [(_diagonal_shape(_shape_of(a["a"]), a["offset"], a["axis1"], a["axis2"])[:-1], 2)],
+    "pinv": lambda a: [(_shape_of(a["a"])[:-2] + _shape_of(a["a"])[:-3:-1], 1)],
+    "det": lambda a: [(_shape_of(a["a"])[:-2], 1)],
+    "slogdet": lambda a: [(_shape_of(a["a"])[:-2], 2)],
+    "solve": lambda a: [(_solve_shape(*_shapes(a["a"], a["b"])), 1)],
+    "eigh": lambda a: _decomposition_made(_shape_of(a["a"]), "eigh"),
+    "eigvalsh": lambda a: _decomposition_made(_shape_of(a["a"]), "eigh"),
+    "svd": _svd_made,
+    "svdvals": _svd_made,
+    "qr": lambda a: _decomposition_made(_shape_of(a["a"]), "qr"),
+    "matrix_power": lambda a: _matrix_power_made(_shape_of(a["a"]), a["n"]),
+    "matmul": lambda a: [(_matmul_shape(*_shapes(a["a"], a["b"])), 1)],
+    "dot": lambda a: [(_dot_shape(*_shapes(a["a"], a["b"])), 1)],
+    "linear": lambda a: [(_matmul_shape(*_shapes(a["x"], a["weight"])), 1)],
+    "einsum": lambda a: _einsum_made(a["subscripts"], a["operands"]),
+    "tensordot": lambda a: [(_tensordot_shape(*_shapes(a["a"], a["b"]), a["axes"]), 1)],
+    "outer": lambda a: [((_size_of(a["a"]), _size_of(a["b"])), 1), *((s, 1) for s in _shapes(a["a"], a["b"]))],
+    "inner": lambda a: [
+        (
+            _dot_shape(*_shapes(a["a"], a["b"]))
+            if 0 in map(len, _shapes(a["a"], a["b"]))
+            else _shape_of(a["a"])[:-1] + _shape_of(a["b"])[:-1],
+            1,
+        )
+    ],  # fmt: skip
+    "vdot": lambda a: [((), 1), *((s, 1) for s in _shapes(a["a"], a["b"]))],
+    "kron": lambda a: [
+        (_tile_shape(_shape_of(a["a"]), _shape_of(a["b"]) or 1), 2),
+        *((s, 1) for s in _shapes(a["a"], a["b"])),
+    ],
+    "softmax_cross_entropy": lambda a: [(_shape_of(a["logits"])[:-1], 1)],
+    **{name: _same("a") for name in ("reshape", "transpose", "swapaxes", "expand_dims", "roll", "squeeze")},
+    **{name: _same("a") for name in ("moveaxis", "rollaxis")},
+    **{name: _same("m") for name in ("flip", "fliplr", "flipud")},
+    "rot90": _same("m", 2),
+    **{
+        name: lambda a: [(_shape_of(a["m"]) * (2 if len(_shape_of(a["m"])) == 1 else 1), 1)]
+        for name in ("tril", "triu")
+    },
+    "broadcast_to": lambda a: [((a["shape"],) if _is_number(a["shape"]) else tuple(a["shape"]), 1)],
+    "getitem": lambda a: [(getitem_shape(_shape_of(a["a"]), a["index"]), 1)],
+    "concatenate": _joined("tensors", 2),
+    "stack": _joined("tensors"),
+    "tile": lambda a: [(_tile_shape(_shape_of(a["A"]), a["reps"]), 1)],
+    "repeat": lambda a: [(_repeat_shape(_shape_of(a["a"]), a["repeats"], a["axis"]), 1)],
+    "take": lambda a: [(_take_shape(_shape_of(a["a"]), a["indices"], a["axis"]), 1)],
+    "take_along_axis": lambda a: [(_take_along_axis_shape(*_shapes(a["arr"], a["indices"]), a["axis"]), 2)],
+    "pad": lambda a: [(_pad_shape(_shape_of(a["array"]), a["pad_width"]), 1)],
+    "diagonal": lambda a: [(_diagonal_shape(_shape_of(a["a"]), a["offset"], a["axis1"], a["axis2"]), 1)],
+    "diag": lambda a: [(_diag_shape(_shape_of(a["v"]), a["k"]), 1)],
+    "split": lambda a: _split_made(_shape_of(a["ary"]), a["indices_or_sections"], a["axis"]),
+    "array_split": lambda a: _split_made(_shape_of(a["ary"]), a["indices_or_sections"], a["axis"]),
+    "hsplit": lambda a: _split_made(_shape_of(a["ary"]), a["indices_or_sections"], int(len(_shape_of(a["ary"])) > 1)),
+    "vsplit": lambda a: _split_made(_shape_of(a["ary"]), a["indices_or_sections"], 0),
+    "dsplit": lambda a: _split_made(_shape_of(a["ary"]), a["indices_or_sections"], 2),
+    **{name: lambda a: [(s, 1) for s in _shapes(*a["arys"])] for name in ("atleast_1d", "atleast_2d", "atleast_3d")},
+    **{name: _joined("tup", 2) for name in ("vstack", "hstack", "dstack", "column_stack")},
+    "append": lambda a: [((_size_of(a["arr"]) + _size_of(a["values"]),), 3)],
+    "select": lambda a: [
+        (np.broadcast_shapes(*_shapes(*a["condlist"], *a["choicelist"], a["default"])), len(a["choicelist"]) + 1)
+    ],  # fmt: skip
+    "broadcast_arrays": lambda a: [(np.broadcast_shapes(*_shapes(*a["args"])), len(a["args"]))],
+    "meshgrid": _meshgrid_made,
+}
+
+
+def _diag_shape(shape: Shape, k: Any) -> Shape:
+    if len(shape) == 1:
+        return (shape[0] + abs(int(k)),) * 2
+    return _diagonal_shape(shape, k, 0, 1)
+
+
+def planned_results(function: str, arguments: list[Any], keywords: dict[str, Any]) -> Made:
+    """What a call to ``function`` will make, worked out from its arguments' shapes before it runs.
+
+    Raises :class:`RefusedError` when the arguments do not fit the op (the message says why) or
+    when explain has no size rule for it.
+    """
+    rule = _RULES.get(function)
+    if rule is None:
+        raise RefusedError(f"{function}() is not available in explain: its result size cannot be worked out first")
+    try:
+        bound = inspect.signature(getattr(ag, function)).bind(*arguments, **keywords)
+        bound.apply_defaults()
+        return rule(dict(bound.arguments))
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError) as error:
+        raise RefusedError(f"{function}: {' '.join(str(error).split())}"[:300]) from None
 
 
 class Evaluator:
@@ -231,12 +636,14 @@ class Evaluator:
         self.elements_made = 0  # summed over every result so far: memory adds up along a chain
 
     def run(self, function: str, arguments: list[Any], keywords: dict[str, Any] | None = None) -> Any:
-        """Call the op ``function`` if its result fits in the per-result and total element budgets."""
+        """Call the op ``function`` if what it makes fits in the per-result and total element budgets."""
         keywords = keywords or {}
-        elements = result_elements(function, arguments, keywords)
-        if elements > MAX_RESULT_ELEMENTS:
+        made = planned_results(function, arguments, keywords)
+        largest = max((math.prod(shape) for shape, copies in made if copies), default=0)
+        elements = _total(made)
+        if largest > MAX_RESULT_ELEMENTS:
             raise RefusedError(
-                f"{function} would make {elements:,} elements; at most {MAX_RESULT_ELEMENTS:,} are allowed"
+                f"{function} would make {largest:,} elements; at most {MAX_RESULT_ELEMENTS:,} are allowed"
             )
         if self.elements_made + elements > MAX_TOTAL_ELEMENTS:
             raise RefusedError(
@@ -244,7 +651,7 @@ class Evaluator:
                 f"in all; at most {MAX_TOTAL_ELEMENTS:,} are allowed"
             )
         result = getattr(ag, function)(*arguments, **keywords)
-        self.elements_made += _size_of(result)
+        self.elements_made += max(elements, _size_of(result))
         return result
 
     def evaluate(self, node: ast.AST) -> Any:
@@ -268,15 +675,14 @@ class Evaluator:
                 return operand
             return -operand if _is_number(operand) else self.run("neg", [operand])
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = self.evaluate(node.left), self.evaluate(node.right)
-            symbol = _SYMBOLS[type(node.op)]
-            self._require_value(left, symbol)
-            self._require_value(right, symbol)
-            if isinstance(node.op, ast.Pow):
-                self._check_exponent(right)
-            if _is_number(left) and _is_number(right):
-                left = ag.Tensor(float(left))  # NumPy float arithmetic: no unbounded Python integers
-            return self.run(_BINARY[type(node.op)].__name__, [left, right])
+            # A chain a + b - c * d ... leans left: walk down it in a loop, not by recursion.
+            chain = [node]
+            while isinstance(chain[-1].left, ast.BinOp) and type(chain[-1].left.op) in _BINARY:
+                chain.append(chain[-1].left)
+            value = self.evaluate(chain[-1].left)
+            for operation in reversed(chain):
+                value = self._binary(operation, value, self.evaluate(operation.right))
+            return value
         if isinstance(node, ast.Call):
             return self._call(node)
         if isinstance(node, ast.Subscript):
@@ -287,6 +693,16 @@ class Evaluator:
             items = [self.evaluate(element) for element in node.elts]
             return tuple(items) if isinstance(node, ast.Tuple) else items
         raise RefusedError(f"{_describe(node)} is not allowed")
+
+    def _binary(self, node: ast.BinOp, left: Any, right: Any) -> Any:
+        symbol = _SYMBOLS[type(node.op)]
+        self._require_value(left, symbol)
+        self._require_value(right, symbol)
+        if isinstance(node.op, ast.Pow):
+            self._check_exponent(right)
+        if _is_number(left) and _is_number(right):
+            left = ag.Tensor(float(left))  # NumPy float arithmetic: no unbounded Python integers
+        return self.run(_BINARY[type(node.op)].__name__, [left, right])
 
     @staticmethod
     def _require_value(value: Any, operator: str) -> None:
