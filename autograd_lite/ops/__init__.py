@@ -20,15 +20,16 @@ from types import ModuleType
 from typing import Any
 
 from autograd_lite.engine import Node
-from autograd_lite.ops import elementwise, linalg, losses, reductions, shape
-from autograd_lite.ops.elementwise import *  # noqa: F403 - the public functions and Node classes of each family
+from autograd_lite.ops import conv, elementwise, linalg, losses, reductions, shape
+from autograd_lite.ops.conv import *  # noqa: F403 - the public functions and Node classes of each family
+from autograd_lite.ops.elementwise import *  # noqa: F403
 from autograd_lite.ops.linalg import *  # noqa: F403
 from autograd_lite.ops.losses import *  # noqa: F403
 from autograd_lite.ops.reductions import *  # noqa: F403
 from autograd_lite.ops.shape import *  # noqa: F403
 
 #: The op families, in the order the table lists them.
-FAMILIES: tuple[ModuleType, ...] = (elementwise, reductions, linalg, losses, shape)
+FAMILIES: tuple[ModuleType, ...] = (elementwise, reductions, linalg, losses, shape, conv)
 
 
 def _nodes_of(module: ModuleType) -> list[type[Node]]:
