@@ -1,4 +1,5 @@
-"""Activation modules (Sigmoid, ReLU, Tanh, Softmax, Identity, Step) and their lookup by name."""
+"""Activation modules (Sigmoid, ReLU, Tanh, Softmax, Identity, Step, LeakyReLU, ELU, GELU, Softplus, LogSoftmax)
+and their lookup by name."""
 
 from __future__ import annotations
 
@@ -51,6 +52,84 @@ class Identity(Module):
         return x
 
 
+class LeakyReLU(Module):
+    """Elementwise x where x > 0, else negative_slope * x (PyTorch's default slope 0.01)."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Any) -> ag.Tensor:
+        return ag.leaky_relu(x, negative_slope=self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """Elementwise x where x > 0, else alpha * (exp(x) - 1) (Clevert et al. 2015)."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = float(alpha)
+
+    def forward(self, x: Any) -> ag.Tensor:
+        return ag.elu(x, alpha=self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF; ``approximate="tanh"`` uses the tanh formula (Hendrycks & Gimpel)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> ag.Tensor:
+        return ag.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch), without overflow."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        if not beta > 0:
+            raise ValueError(f"Softplus: beta must be positive, got {beta}")
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x: Any) -> ag.Tensor:
+        x = x if isinstance(x, ag.Tensor) else ag.Tensor(x)
+        scaled = x if self.beta == 1.0 else x * self.beta
+        smooth = ag.softplus(scaled) if self.beta == 1.0 else ag.softplus(scaled) / self.beta
+        return ag.where(scaled.data > self.threshold, x, smooth)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta:g}, threshold={self.threshold:g}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``dim``, computed as x - logsumexp(x) in one stable node.
+
+    PyTorch's ``dim=None`` picks an axis from the number of dimensions (deprecated there); here
+    the default is the last axis, as for :class:`Softmax`.
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"LogSoftmax: dim must be an integer axis, got {dim!r}")
+        self.dim = int(dim)
+
+    def forward(self, x: Any) -> ag.Tensor:
+        return ag.log_softmax(x, axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
 def _refuse_backward(*_: Any, **__: Any) -> Any:
     raise RuntimeError(
         "backward(): the graph goes through nn.Step (the perceptron's step function), whose derivative is 0 "
@@ -98,6 +177,11 @@ ACTIVATIONS: dict[str, type[Module]] = {
     "identity": Identity,
     "linear": Identity,
     "step": Step,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "gelu": GELU,
+    "softplus": Softplus,
+    "log_softmax": LogSoftmax,
 }
 
 
