@@ -1,8 +1,8 @@
 """Safe checkpoints: atomic ``.npz`` writes and all-or-nothing, pickle-free, bounded loads.
 
 A checkpoint is an ordinary ``.npz`` file (readable with ``np.load``): one array per
-parameter under its dotted name, plus the optimizer's state under keys starting with
-``optimizer.`` when one is saved alongside.
+parameter and persistent buffer (running statistics) under its dotted name, plus the
+optimizer's state under keys starting with ``optimizer.`` when one is saved alongside.
 
 Loading reads every member's ``.npy`` header (name, shape, dtype) first and inflates only
 the members the model (and optimizer) can use, each bounded by what it needs, so a small
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
-from nn.module import Module, validated_assignments
+from nn.module import Module, state_tensors, validated_assignments
 from nn.optim import Optimizer
 
 try:
@@ -62,7 +62,7 @@ _CORRUPT = (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError, Not
 def save(
     model_or_state: Module | Mapping[str, Any], path: str | os.PathLike[str], optimizer: Optimizer | None = None
 ) -> None:
-    """Write the parameters (a Module or a state dict), and optionally an optimizer's state, to ``path``.
+    """Write the parameters and buffers (a Module or a state dict), and optionally an optimizer's state, to ``path``.
 
     Atomic and durable: the data goes to a temporary file in the same directory, is flushed
     to disk, replaces ``path`` in one step, and the directory is flushed too. A crash mid-save
@@ -437,7 +437,7 @@ def read(path: str | os.PathLike[str], max_bytes: int | None = None) -> dict[str
 # ----- loading ----------------------------------------------------------------------------
 def _check_model_headers(model: Module, path: Path, members: Mapping[str, _Member], strict: bool) -> None:
     """Names, shapes and dtypes of the model's part of the checkpoint, from the headers alone."""
-    parameters = dict(model.named_parameters())
+    parameters = state_tensors(model)
     declared = {key: member for key, member in members.items() if not key.startswith(OPTIMIZER_PREFIX)}
     fits = all(
         key in declared and declared[key].shape == parameter.shape and declared[key].dtype == parameter.dtype
@@ -480,7 +480,7 @@ def _optimizer_members(path: Path, members: Mapping[str, _Member], optimizer: Op
 def load(
     model: Module, path: str | os.PathLike[str], optimizer: Optimizer | None = None, strict: bool = True
 ) -> Module:
-    """Load parameters (and the optimizer's state, if given) from ``path`` into ``model``; return the model.
+    """Load parameters and buffers (and the optimizer's state, if given) from ``path`` into ``model``; return the model.
 
     All or nothing: a missing key, an unexpected key (when ``strict``), a shape or dtype
     mismatch, or a corrupt file raises before anything changes. Names, shapes and dtypes are
@@ -490,7 +490,7 @@ def load(
     if not isinstance(model, Module):
         raise TypeError(f"nn.load: expected an nn.Module to load into, got {type(model).__name__}")
     path = Path(path)
-    parameters = dict(model.named_parameters())
+    parameters = state_tensors(model)
     with _open_checkpoint(path) as (archive, members):
         _check_model_headers(model, path, members, strict)
         wanted = {key: members[key] for key in parameters}
@@ -508,8 +508,8 @@ def load(
     except ValueError as error:
         raise ValueError(f"{error} (checkpoint {path})") from None
     # Everything is validated: from here on nothing can fail half way.
-    for parameter, values in assignments:
-        parameter.data = values
+    for tensor, values in assignments:
+        tensor.data = values
     if apply_optimizer is not None:
         apply_optimizer()
     return model

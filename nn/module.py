@@ -27,11 +27,31 @@ class Parameter(ag.Tensor):
         return "Parameter" + super().__repr__()[len("Tensor") :].replace(", requires_grad=True", "")
 
 
+class Buffer(ag.Tensor):
+    """A Tensor of a module's state that is not trained: running statistics, step counters.
+
+    :meth:`Module.state_dict` and checkpoints include buffers (when ``persistent``), but
+    :meth:`Module.parameters` does not, so optimizers never see them. Like a Parameter, a
+    Buffer attribute is found by looking at the module's attributes; ``register_buffer``
+    is PyTorch's spelling of the same assignment.
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any, dtype: Any = None, persistent: bool = True, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=False, dtype=dtype, name=name)
+        self.persistent = bool(persistent)
+
+    def __repr__(self) -> str:
+        return "Buffer" + super().__repr__()[len("Tensor") :]
+
+
 class Module:
     """Base class of layers and models: ``model(x)`` calls ``forward(x)``.
 
-    Parameters are :class:`Parameter` attributes; sub-modules are Module attributes; both
-    may also sit in lists, tuples or dicts (named ``attribute.index`` / ``attribute.key``).
+    Parameters are :class:`Parameter` attributes, buffers (state that is saved but not
+    trained) :class:`Buffer` attributes, sub-modules Module attributes; all may also sit in
+    lists, tuples or dicts (named ``attribute.index`` / ``attribute.key``).
     """
 
     #: True in training mode (the default), False after :meth:`eval`.
@@ -48,17 +68,18 @@ class Module:
 
     # ----- discovery ----------------------------------------------------------------
     def _members(self) -> Iterator[tuple[str, Any]]:
-        """(name, value) of every Parameter and Module held directly, in assignment order."""
+        """(name, value) of every Parameter, Buffer and Module held directly, in assignment order."""
+        kinds = (Parameter, Buffer, Module)
         for name, value in vars(self).items():
-            if isinstance(value, (Parameter, Module)):
+            if isinstance(value, kinds):
                 yield name, value
             elif isinstance(value, (list, tuple)):
                 for index, item in enumerate(value):
-                    if isinstance(item, (Parameter, Module)):
+                    if isinstance(item, kinds):
                         yield f"{name}.{index}", item
             elif isinstance(value, dict):
                 for key, item in value.items():
-                    if isinstance(item, (Parameter, Module)):
+                    if isinstance(item, kinds):
                         yield f"{name}.{key}", item
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -92,8 +113,8 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, e.g. ``layers.0.weight``; a shared one appears once."""
+    def _named_tensors(self, kinds: tuple[type, ...]) -> Iterator[tuple[str, Any]]:
+        """(dotted name, tensor) of every member of one of ``kinds``, in assignment order; shared ones once."""
         seen: set[int] = {id(self)}
         # Walk members in assignment order, entering sub-modules where they sit (an explicit
         # stack of iterators instead of recursion, so nesting depth is unlimited).
@@ -108,10 +129,37 @@ class Module:
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            if isinstance(value, Parameter):
-                yield prefix + name, value
-            else:
+            if isinstance(value, Module):
                 stack.append((f"{prefix}{name}.", value._members()))
+            elif isinstance(value, kinds):
+                yield prefix + name, value
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, e.g. ``layers.0.weight``; a shared one appears once."""
+        return self._named_tensors((Parameter,))
+
+    def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
+        """(dotted name, buffer) for every buffer, e.g. ``layers.1.running_mean``; a shared one appears once."""
+        return self._named_tensors((Buffer,))
+
+    def buffers(self) -> list[Buffer]:
+        """Every buffer, in the stable order of :meth:`named_buffers`."""
+        return [buffer for _, buffer in self.named_buffers()]
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Store ``tensor`` (array-like, a Tensor or None) as the buffer ``name``, as PyTorch's register_buffer.
+
+        Equivalent to ``self.name = Buffer(tensor)``; ``persistent=False`` keeps it out of
+        :meth:`state_dict` and checkpoints.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{type(self).__name__}.register_buffer: name must be an identifier, got {name!r}")
+        if isinstance(getattr(self, name, None), (Parameter, Module)):
+            raise KeyError(f"{type(self).__name__}.register_buffer: {name!r} is already a parameter or sub-module")
+        if tensor is not None:
+            data = tensor.data if isinstance(tensor, ag.Tensor) else np.asarray(tensor)
+            tensor = Buffer(data.copy(), persistent=persistent)
+        setattr(self, name, tensor)
 
     def parameters(self) -> list[Parameter]:
         """Every parameter, in the stable order of :meth:`named_parameters`."""
@@ -139,18 +187,18 @@ class Module:
 
     # ----- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values by dotted name (later training does not change it)."""
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        """A copy of every parameter's and persistent buffer's values by dotted name (later training leaves it)."""
+        return {name: tensor.data.copy() for name, tensor in state_tensors(self).items()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Set the parameters from ``state``: all of them or, on any error, none.
+        """Set the parameters and persistent buffers from ``state``: all of them or, on any error, none.
 
-        Every parameter must be present with its exact shape and dtype; keys the model does
+        Every parameter and buffer must be present with its exact shape and dtype; keys the model does
         not have are an error when ``strict`` and ignored otherwise.
         """
         ready = validated_assignments(self, state, strict, "load_state_dict")
-        for parameter, values in ready:
-            parameter.data = values
+        for tensor, values in ready:
+            tensor.data = values
 
     # ----- display --------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -182,16 +230,25 @@ def _repr_lines(module: Module, indent: str) -> list[str]:
     return lines
 
 
+def state_tensors(module: Module) -> dict[str, ag.Tensor]:
+    """What a state dict and a checkpoint hold, by dotted name: every parameter and persistent buffer."""
+    return {
+        name: tensor
+        for name, tensor in module._named_tensors((Parameter, Buffer))
+        if not isinstance(tensor, Buffer) or tensor.persistent
+    }
+
+
 def validated_assignments(
     module: Module, state: Mapping[str, Any], strict: bool, caller: str
-) -> list[tuple[Parameter, np.ndarray]]:
-    """Check ``state`` against the module's parameters and return (parameter, copy) pairs to assign.
+) -> list[tuple[ag.Tensor, np.ndarray]]:
+    """Check ``state`` against the module's parameters and buffers; return (tensor, copy) pairs to assign.
 
     Nothing is assigned here, so a caller that assigns only after this returns is all-or-nothing.
     """
     if not isinstance(state, Mapping):
         raise TypeError(f"{caller}: expected a mapping of parameter names to arrays, got {type(state).__name__}")
-    named = dict(module.named_parameters())
+    named = state_tensors(module)
     missing = [name for name in named if name not in state]
     if missing:
         raise ValueError(
