@@ -2,11 +2,13 @@
 
 Parameters have PyTorch's names, shapes and order (``weight_ih_l0`` of shape (gates·hidden,
 input), ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``; gates i, f, g, o for the LSTM and
-r, z, n for the GRU), so a PyTorch ``state_dict`` loads as it is, and PyTorch's initialisation:
-every value uniform on ±1/√hidden_size. A cell is composed from ordinary ops (``linear``,
-``getitem``, ``sigmoid``, ``tanh``, ``*``, ``+``, ``stack``), so the graph drawer and the
-backward trace show it node by node. The input projection of a whole layer is one ``linear``
-node over all time steps; the loop over time runs only the recurrent part.
+r, z, n for the GRU; ``_reverse`` for the second direction of a bidirectional layer), so a
+PyTorch ``state_dict`` loads as it is, and PyTorch's initialisation: every value uniform on
+±1/√hidden_size. ``dropout`` and ``bidirectional`` are PyTorch's; ``proj_size`` is not offered.
+A cell is composed from ordinary ops (``linear``, ``getitem``, ``sigmoid``, ``tanh``, ``*``,
+``+``, ``stack``), so the graph drawer and the backward trace show it node by node. The input
+projection of a whole layer is one ``linear`` node over all time steps; the loop over time
+runs only the recurrent part.
 
 >>> import numpy as np
 >>> from nn.recurrent import LSTM
@@ -119,6 +121,8 @@ class RNNBase(Module):
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         dtype: Any = np.float32,
         rng: Seed = None,
     ) -> None:
@@ -126,22 +130,35 @@ class RNNBase(Module):
         self.input_size = _positive(layer, "input_size", input_size)
         self.hidden_size = _positive(layer, "hidden_size", hidden_size)
         self.num_layers = _positive(layer, "num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{layer}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         dtype = _dtype(layer, dtype)
         generator = as_generator(rng)
+        self.generator = generator  # also draws the dropout masks between layers
         bound = 1.0 / math.sqrt(self.hidden_size)
         rows = GATES[self.mode] * self.hidden_size
-        for k in range(self.num_layers):  # PyTorch's order: weight_ih, weight_hh, bias_ih, bias_hh per layer
-            columns = self.input_size if k == 0 else self.hidden_size
-            setattr(self, f"weight_ih_l{k}", _uniform((rows, columns), bound, generator, dtype))
-            setattr(self, f"weight_hh_l{k}", _uniform((rows, self.hidden_size), bound, generator, dtype))
-            if self.bias:
-                setattr(self, f"bias_ih_l{k}", _uniform((rows,), bound, generator, dtype))
-                setattr(self, f"bias_hh_l{k}", _uniform((rows,), bound, generator, dtype))
+        # PyTorch's order: per layer, per direction: weight_ih, weight_hh, bias_ih, bias_hh
+        for k in range(self.num_layers):
+            columns = self.input_size if k == 0 else self.hidden_size * self.directions
+            for suffix in ("", "_reverse")[: self.directions]:
+                setattr(self, f"weight_ih_l{k}{suffix}", _uniform((rows, columns), bound, generator, dtype))
+                setattr(self, f"weight_hh_l{k}{suffix}", _uniform((rows, self.hidden_size), bound, generator, dtype))
+                if self.bias:
+                    setattr(self, f"bias_ih_l{k}{suffix}", _uniform((rows,), bound, generator, dtype))
+                    setattr(self, f"bias_hh_l{k}{suffix}", _uniform((rows,), bound, generator, dtype))
 
-    def layer_parameters(self, k: int) -> tuple[Any, Any, Any, Any]:
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of layer ``k`` (biases None without bias)."""
-        return tuple(getattr(self, f"{kind}_l{k}", None) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    @property
+    def directions(self) -> int:
+        """2 when bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def layer_parameters(self, k: int, reverse: bool = False) -> tuple[Any, Any, Any, Any]:
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of layer ``k`` (its reverse direction; biases None without bias)."""
+        suffix = "_reverse" if reverse else ""
+        kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return tuple(getattr(self, f"{kind}_l{k}{suffix}", None) for kind in kinds)
 
     @property
     def dtype(self) -> np.dtype:
@@ -164,38 +181,55 @@ class RNNBase(Module):
         return (ag.swapaxes(x, 0, 1) if self.batch_first else x), False
 
     def _state(self, given: Any, batch: int, unbatched: bool, label: str) -> list[ag.Tensor]:
-        """One (batch, hidden) tensor per layer from ``given`` ((layers, batch, hidden)) or zeros."""
+        """One (batch, hidden) tensor per layer and direction from ``given`` ((layers·directions, batch, hidden))."""
+        count = self.num_layers * self.directions
         if given is None:
             zero = ag.Tensor(np.zeros((batch, self.hidden_size), dtype=self.dtype))
-            return [zero] * self.num_layers
+            return [zero] * count
         state = _as_tensor(given, self.dtype)
-        expected = (self.num_layers, self.hidden_size) if unbatched else (self.num_layers, batch, self.hidden_size)
+        expected = (count, self.hidden_size) if unbatched else (count, batch, self.hidden_size)
         if state.shape != expected:
             raise ValueError(
-                f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}): "
-                f"{label} has shape {state.shape}, expected {expected} (num_layers, batch, hidden_size)"
+                f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+                f"{', bidirectional=True' if self.bidirectional else ''}): {label} has shape {state.shape}, "
+                f"expected {expected} (num_layers * directions, batch, hidden_size)"
             )
         if unbatched:
             state = ag.expand_dims(state, 1)
-        return [state[k] for k in range(self.num_layers)]
+        return [state[k] for k in range(count)]
+
+    def _direction(self, sequence: ag.Tensor, k: int, reverse: bool, current: Any) -> tuple[list[ag.Tensor], Any]:
+        """One direction of layer ``k`` over the sequence: its outputs in time order and its final state."""
+        w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k, reverse)
+        projected = ag.linear(sequence, w_ih.T, b_ih)  # every time step's input projection in one node
+        step = _step_function(self.mode)
+        outputs = []
+        for t in reversed(range(sequence.shape[0])) if reverse else range(sequence.shape[0]):
+            current = step(projected[t], current, w_hh, b_hh)
+            outputs.append(current[0] if self.mode == "LSTM" else current)
+        return (outputs[::-1] if reverse else outputs), current
 
     def _run(self, x: Any, states: Callable[[int, bool], list[Any]]) -> tuple[ag.Tensor, list[Any], bool]:
-        """Run every layer over the sequence; returns the last layer's (time, batch, hidden) output."""
+        """Run every layer over the sequence; returns the last layer's (time, batch, directions·hidden) output."""
         sequence, unbatched = self._sequence(x)
         state = states(sequence.shape[1], unbatched)
-        step = _step_function(self.mode)
         final = []
         for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
-            projected = ag.linear(sequence, w_ih.T, b_ih)  # every time step's input projection in one node
-            current = state[k]
-            outputs = []
-            for t in range(sequence.shape[0]):
-                current = step(projected[t], current, w_hh, b_hh)
-                outputs.append(current[0] if self.mode == "LSTM" else current)
-            final.append(current)
-            sequence = ag.stack(outputs, axis=0)
+            per_direction = []
+            for d in range(self.directions):
+                outputs, last = self._direction(sequence, k, d == 1, state[k * self.directions + d])
+                per_direction.append(ag.stack(outputs, axis=0))
+                final.append(last)
+            sequence = per_direction[0] if len(per_direction) == 1 else ag.concatenate(per_direction, axis=-1)
+            if self.training and self.dropout > 0 and k < self.num_layers - 1:  # between layers, as PyTorch
+                sequence = self._drop(sequence)
         return sequence, final, unbatched
+
+    def _drop(self, sequence: ag.Tensor) -> ag.Tensor:
+        if self.dropout == 1.0:
+            return sequence * 0.0
+        keep = self.generator.random(sequence.shape) >= self.dropout
+        return sequence * ag.Tensor((keep / (1.0 - self.dropout)).astype(self.dtype))
 
     def _output(self, sequence: ag.Tensor, unbatched: bool) -> ag.Tensor:
         if unbatched:
@@ -217,6 +251,10 @@ class RNNBase(Module):
             parts.append("bias=False")
         if self.batch_first:
             parts.append("batch_first=True")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout:g}")
+        if self.bidirectional:
+            parts.append("bidirectional=True")
         parts.append(f"dtype={self.dtype}")
         return ", ".join(parts)
 
@@ -225,8 +263,10 @@ class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh) per layer; returns (output, h_n) as PyTorch.
 
     Input (time, batch, input_size), or (batch, time, input_size) with ``batch_first``, or
-    unbatched (time, input_size); ``h0`` is (num_layers, batch, hidden_size) (zeros if None).
-    ``output`` holds the last layer's h_t for every t, ``h_n`` every layer's last h.
+    unbatched (time, input_size); ``h0`` is (num_layers·directions, batch, hidden_size) (zeros
+    if None). ``output`` holds the last layer's h_t for every t (forward and reverse halves side
+    by side when ``bidirectional``), ``h_n`` every layer's and direction's last h. ``dropout``
+    drops the outputs of every layer but the last in training mode, as PyTorch.
     """
 
     def __init__(
@@ -237,12 +277,14 @@ class RNN(RNNBase):
         nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         dtype: Any = np.float32,
         rng: Seed = None,
     ) -> None:
         self.mode = _mode("RNN", nonlinearity)
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dtype, rng)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, rng)
 
     def forward(self, x: Any, h0: Any = None) -> tuple[ag.Tensor, ag.Tensor]:
         sequence, final, unbatched = self._run(x, lambda batch, unbatched: self._state(h0, batch, unbatched, "h0"))

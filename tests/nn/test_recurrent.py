@@ -53,26 +53,28 @@ def numpy_cell(kind: str, x: np.ndarray, state: Any, w_ih: np.ndarray, w_hh: np.
 
 
 def numpy_layers(kind: str, module: Any, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-    """The whole stacked network over x of shape (time, batch, input) with PyTorch's semantics."""
-    layers = module.num_layers
-    batch = x.shape[1]
-    zeros = np.zeros((layers, batch, module.hidden_size))
+    """The whole stacked (maybe bidirectional) network over x of shape (time, batch, input), as PyTorch."""
+    layers, directions = module.num_layers, 2 if module.bidirectional else 1
+    zeros = np.zeros((layers * directions, x.shape[1], module.hidden_size))
     if kind == "lstm":
         h0, c0 = (zeros, zeros) if state is None else state
-        per_layer = [(h0[k], c0[k]) for k in range(layers)]
+        initial = [(h0[k], c0[k]) for k in range(layers * directions)]
     else:
-        h0 = zeros if state is None else state
-        per_layer = [h0[k] for k in range(layers)]
+        initial = list(zeros if state is None else state)
     sequence = x
     finals = []
     for k in range(layers):
-        w_ih, w_hh, b_ih, b_hh = (None if p is None else p.data for p in module.layer_parameters(k))
-        current, outputs = per_layer[k], []
-        for t in range(sequence.shape[0]):
-            current = numpy_cell(kind, sequence[t], current, w_ih, w_hh, b_ih, b_hh)
-            outputs.append(current[0] if kind == "lstm" else current)
-        finals.append(current)
-        sequence = np.stack(outputs)
+        halves = []
+        for d in range(directions):
+            w_ih, w_hh, b_ih, b_hh = (None if p is None else p.data for p in module.layer_parameters(k, d == 1))
+            current, outputs = initial[k * directions + d], []
+            steps = range(sequence.shape[0]) if d == 0 else range(sequence.shape[0] - 1, -1, -1)
+            for t in steps:
+                current = numpy_cell(kind, sequence[t], current, w_ih, w_hh, b_ih, b_hh)
+                outputs.append(current[0] if kind == "lstm" else current)
+            finals.append(current)
+            halves.append(np.stack(outputs if d == 0 else outputs[::-1]))
+        sequence = np.concatenate(halves, axis=-1)
     if kind == "lstm":
         return sequence, (np.stack([h for h, _ in finals]), np.stack([c for _, c in finals]))
     return sequence, np.stack(finals)
@@ -95,6 +97,7 @@ sizes = st.fixed_dictionaries(
         "batch_first": st.booleans(),
         "bias": st.booleans(),
         "with_state": st.booleans(),
+        "bidirectional": st.booleans(),
     }
 )
 
@@ -104,10 +107,11 @@ sizes = st.fixed_dictionaries(
 def test_forward_equals_the_numpy_cells(kind: str, size: dict, data: st.DataObject) -> None:
     module = build(
         kind, size["input"], size["hidden"], num_layers=size["layers"], bias=size["bias"],
-        batch_first=size["batch_first"], dtype=np.float64, rng=data.draw(st.integers(0, 2**16)),
+        batch_first=size["batch_first"], bidirectional=size["bidirectional"], dtype=np.float64,
+        rng=data.draw(st.integers(0, 2**16)),
     )  # fmt: skip
     x = data.draw(arrays((size["time"], size["batch"], size["input"])))
-    state_shape = (size["layers"], size["batch"], size["hidden"])
+    state_shape = (size["layers"] * (2 if size["bidirectional"] else 1), size["batch"], size["hidden"])
     state = None
     if size["with_state"]:
         state = data.draw(arrays(state_shape))
@@ -281,3 +285,48 @@ def test_repr_like_pytorch() -> None:
         "LSTM(10, 20, num_layers=2, batch_first=True, dtype=float32)"
     )
     assert repr(RNNCell(3, 4, nonlinearity="relu", rng=0)).startswith("RNNCell(3, 4, nonlinearity='relu'")
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_bidirectional_names_shapes_and_gradients(kind: str) -> None:
+    module = build(kind, 2, 3, num_layers=2, bidirectional=True, dtype=np.float64, rng=8)
+    rows = GATES[kind] * 3
+    names = [(name, p.shape) for name, p in module.named_parameters() if name.startswith("weight_ih")]
+    assert names == [("weight_ih_l0", (rows, 2)), ("weight_ih_l0_reverse", (rows, 2)),
+                     ("weight_ih_l1", (rows, 6)), ("weight_ih_l1_reverse", (rows, 6))]  # fmt: skip
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 2, 2))
+    state = rng.standard_normal((4, 2, 3))
+    state = (state, rng.standard_normal((4, 2, 3))) if kind == "lstm" else state
+    output, final = module(x, state)
+    assert output.shape == (3, 2, 6)
+    assert (final[0] if kind == "lstm" else final).shape == (4, 2, 3)
+    assert gradient_check(module, kind, x, state)
+
+
+def test_dropout_between_layers_in_training_only() -> None:
+    x = np.random.default_rng(0).standard_normal((4, 3, 2))
+    plain = GRU(2, 5, num_layers=2, dtype=np.float64, rng=1)
+    dropping = GRU(2, 5, num_layers=2, dropout=0.5, dtype=np.float64, rng=1)
+    expected, _ = plain(x)
+    dropping.eval()
+    np.testing.assert_array_equal(dropping(x)[0].data, expected.data)  # eval: no dropout
+    dropping.train()
+    first, second = dropping(x)[0].data, dropping(x)[0].data
+    assert not np.allclose(first, expected.data) and not np.allclose(first, second)  # fresh masks each call
+    single = GRU(2, 5, dropout=0.5, dtype=np.float64, rng=1)  # one layer: nothing after it to drop
+    np.testing.assert_array_equal(single(x)[0].data, GRU(2, 5, dtype=np.float64, rng=1)(x)[0].data)
+    with pytest.raises(ValueError, match=r"GRU: dropout must be a probability in \[0, 1\], got 1.5"):
+        GRU(2, 5, dropout=1.5)
+
+
+def test_dropout_scales_what_it_keeps_by_one_over_one_minus_p() -> None:
+    # layer 0 copies the input to all 400 units and layer 1 passes them through, so the output is the mask
+    module = RNN(1, 400, num_layers=2, nonlinearity="relu", bias=False, dropout=0.25, dtype=np.float64, rng=2)
+    module.weight_ih_l0.data = np.ones((400, 1))
+    module.weight_hh_l0.data = np.zeros((400, 400))
+    module.weight_ih_l1.data = np.eye(400)
+    module.weight_hh_l1.data = np.zeros((400, 400))
+    output, _ = module(np.full((1, 50, 1), 2.0))
+    np.testing.assert_allclose(np.unique(output.data), [0.0, 2.0 / 0.75])
+    assert abs((output.data == 0).mean() - 0.25) < 0.01
