@@ -8,8 +8,21 @@
 docs/nn.md is the tour; every example there runs as a doctest.
 """
 
-from nn import data, datasets, metrics, optim
-from nn.activations import Identity, ReLU, Sigmoid, Softmax, Step, Tanh, step
+from nn import data, datasets, init, metrics, optim
+from nn.activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Step,
+    Tanh,
+    step,
+)
 from nn.checkpoint import load, save
 from nn.layers import MLP, Dense, Sequential
 from nn.losses import (
@@ -25,13 +38,18 @@ from nn.losses import (
     sum_squared_error,
 )
 from nn.metrics import accuracy
-from nn.module import Module, Parameter
+from nn.module import Buffer, Module, Parameter
+from nn.normalization import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
+from nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from nn.training import History, evaluate, fit, predict
 
 __all__ = [
-    "data", "datasets", "metrics", "optim",
-    "Module", "Parameter", "Dense", "Sequential", "MLP",
+    "data", "datasets", "init", "metrics", "optim",
+    "Module", "Parameter", "Buffer", "Dense", "Sequential", "MLP",
     "Identity", "ReLU", "Sigmoid", "Softmax", "Step", "Tanh", "step",
+    "LeakyReLU", "ELU", "GELU", "Softplus", "LogSoftmax",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Embedding",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
     "accuracy", "fit", "evaluate", "predict", "History", "save", "load",
