@@ -8,6 +8,7 @@
 docs/nn.md is the tour; every example there runs as a doctest.
 """
 
+import autograd_lite as ag
 from nn import data, datasets, init, metrics, optim
 from nn.activations import (
     ELU,
@@ -24,6 +25,7 @@ from nn.activations import (
     step,
 )
 from nn.checkpoint import load, save
+from nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
 from nn.layers import MLP, Dense, Sequential
 from nn.losses import (
     BinaryCrossEntropyWithLogits,
@@ -43,6 +45,9 @@ from nn.normalization import BatchNorm1d, BatchNorm2d, Dropout, Embedding, Layer
 from nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from nn.training import History, evaluate, fit, predict
 
+# the functional forms, as torch.nn.functional's: the differentiable ops themselves
+conv2d, max_pool2d, avg_pool2d = ag.conv2d, ag.max_pool2d, ag.avg_pool2d
+
 __all__ = [
     "data", "datasets", "init", "metrics", "optim",
     "Module", "Parameter", "Buffer", "Dense", "Sequential", "MLP",
@@ -50,6 +55,7 @@ __all__ = [
     "LeakyReLU", "ELU", "GELU", "Softplus", "LogSoftmax",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Embedding",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "conv2d", "max_pool2d", "avg_pool2d",
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
     "accuracy", "fit", "evaluate", "predict", "History", "save", "load",

@@ -521,6 +521,35 @@ def _shapes(*values: Any) -> list[Shape]:
     return [_shape_of(value) for value in values]
 
 
+def _side_pair(value: Any) -> tuple[int, int]:
+    return (value, value) if _is_number(value) else tuple(value)
+
+
+def _window_made(x: Shape, kernel: Any, out_channels: int, stride: Any, padding: Any, dilation: Any = 1) -> Made:
+    """A conv/pool result (N, out_channels, Ho, Wo) and its im2col patches (N, Ho, Wo, C*kh*kw), made once."""
+    if len(x) != 4:
+        raise ValueError(f"the input must be 4-D (N, C, H, W), got shape {x}")
+    sides = [
+        (side + 2 * p - d * (k - 1) - 1) // s + 1
+        for side, k, s, p, d in zip(x[2:], *map(_side_pair, (kernel, stride, padding, dilation)))
+    ]
+    if min(sides) < 1:
+        raise ValueError(f"the kernel {kernel} does not fit an input of shape {x}")
+    patches = (x[0], *sides, x[1] * math.prod(_side_pair(kernel)))
+    return [((x[0], out_channels, *sides), 1), (patches, 1)]
+
+
+def _conv2d_made(a: dict[str, Any]) -> Made:
+    weight = _shape_of(a["weight"])
+    return _window_made(_shape_of(a["x"]), weight[2:], weight[0], a["stride"], a["padding"], a["dilation"])
+
+
+def _pool_made(a: dict[str, Any]) -> Made:
+    x = _shape_of(a["x"])
+    stride = a["kernel_size"] if a["stride"] is None else a["stride"]
+    return _window_made(x, a["kernel_size"], x[1] if len(x) > 1 else 0, stride, a["padding"])
+
+
 def _broadcast_made(a: dict[str, Any]) -> Made:
     """Elementwise ops: every argument broadcasts, lists included (clip's bounds, where's condition ...)."""
     return [(np.broadcast_shapes(*_shapes(*a.values())), 1)]
@@ -602,6 +631,9 @@ _RULES: dict[str, Callable[[dict[str, Any]], Made]] = {
     ],  # fmt: skip
     "broadcast_arrays": lambda a: [(np.broadcast_shapes(*_shapes(*a["args"])), len(a["args"]))],
     "meshgrid": _meshgrid_made,
+    "conv2d": _conv2d_made,
+    "max_pool2d": _pool_made,
+    "avg_pool2d": _pool_made,
 }
 
 

@@ -30,6 +30,12 @@ _TWO_ARGUMENTS += ("hypot", "fmax", "fmin", "remainder")
 _ELEMENTWISE = sorted(ex.ops_in("elementwise"))
 # One or more explain expressions per op of ag.OPS (those explain cannot spell are in DIRECT_CASES).
 SPECIAL_CASES: dict[str, list[str]] = {
+    "conv2d": [
+        "conv2d(expand_dims(C, 0), reshape(y, (1, 2, 2, 1)), padding=1, stride=(1, 2))",
+        "conv2d(expand_dims(C, 0), expand_dims(C[:, 0:2, 0:2], 0), y[0:1])",
+    ],
+    "max_pool2d": ["max_pool2d(expand_dims(C, 0), 2)", "max_pool2d(expand_dims(C, 0), (3, 2), 1, 1)"],
+    "avg_pool2d": ["avg_pool2d(expand_dims(C, 0), 2, padding=1)"],
     "sum": ["sum(C, axis=(0, 2))", "sum(C, 1, keepdims=True)"],
     "mean": ["mean(C, axis=-1)"],
     "max": ["max(A)"],
