@@ -1,4 +1,4 @@
-"""Optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW.
+"""Optimizers: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSprop and Adagrad.
 
 Each ``step()`` updates ``parameter.data`` in place with NumPy and records no graph
 (assigning ``.data`` bumps the tensor's version, so a graph built before the step cannot
@@ -8,6 +8,7 @@ be backpropagated by mistake). The update rules follow PyTorch's documented conv
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,8 +20,10 @@ import autograd_lite as ag
 class Optimizer:
     """Base class: holds the parameters and per-parameter state; subclasses define :meth:`step`."""
 
-    #: Hyperparameter names saved by state_dict() (floats; "nesterov" is stored as 0/1).
+    #: Hyperparameter names saved by state_dict() (floats; the :attr:`flags` are stored as 0/1).
     hyperparameters: tuple[str, ...] = ("lr",)
+    #: The hyperparameters that are booleans ("nesterov", "centered").
+    flags: tuple[str, ...] = ()
     #: Names of the per-parameter state arrays, e.g. ("exp_avg", "exp_avg_sq") for Adam.
     slots: tuple[str, ...] = ()
     #: Whether the update uses each parameter's own step count (saved as "step.<index>").
@@ -114,7 +117,7 @@ class Optimizer:
 
         def apply() -> None:
             for key, value in hyper.items():
-                setattr(self, key, bool(value) if key == "nesterov" else value)
+                setattr(self, key, bool(value) if key in self.flags else value)
             self.steps = steps
             self.parameter_steps = parameter_steps
             self.state = buffers
@@ -208,6 +211,7 @@ class SGD(Optimizer):
     """
 
     hyperparameters = ("lr", "momentum", "weight_decay", "nesterov")
+    flags = ("nesterov",)
     slots = ("momentum_buffer",)
 
     def __init__(
@@ -316,3 +320,108 @@ class AdamW(Adam):
         weight_decay: float = 0.01,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e) with PyTorch's update rule, including its ``centered`` and ``momentum`` forms.
+
+    g = grad + weight_decay·p; v = α·v + (1-α)·g²; with ``centered``, ḡ = α·ḡ + (1-α)·g and the
+    denominator is √(v - ḡ²) + eps, else √v + eps; with momentum, b = momentum·b + g/denominator and
+    p -= lr·b, else p -= lr·g/denominator. All state starts at zero (PyTorch's state names).
+    """
+
+    hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    flags = ("centered",)
+    slots = ("square_avg", "momentum_buffer", "grad_avg")
+    counts_parameter_steps = True
+
+    def __init__(
+        self,
+        params: Iterable[ag.Tensor],
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        values = {"alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum}
+        self._check_hyperparameters("RMSprop", values)
+        self.alpha, self.eps = float(alpha), float(eps)
+        self.weight_decay, self.momentum, self.centered = float(weight_decay), float(momentum), bool(centered)
+
+    def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
+        data = parameter.data
+        if self.weight_decay:
+            gradient = gradient + self.weight_decay * data
+        square_avg = self._slot("square_avg", index, data)
+        square_avg *= self.alpha
+        square_avg += (1 - self.alpha) * (gradient * gradient)
+        if self.centered:
+            grad_avg = self._slot("grad_avg", index, data)
+            grad_avg += (1 - self.alpha) * (gradient - grad_avg)  # PyTorch's lerp_(grad, 1 - alpha)
+            # v - ḡ² >= 0 in exact arithmetic; rounding may make it -1e-20, whose root would be NaN
+            denominator = np.sqrt(np.maximum(square_avg - grad_avg * grad_avg, 0))
+        else:
+            denominator = np.sqrt(square_avg)
+        denominator += self.eps
+        if self.momentum:
+            buffer = self._slot("momentum_buffer", index, data)
+            buffer *= self.momentum
+            buffer += gradient / denominator
+            parameter.data -= self.lr * buffer
+        else:
+            parameter.data -= self.lr * (gradient / denominator)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011) with PyTorch's update rule.
+
+    g = grad + weight_decay·p; s += g² (s starts at ``initial_accumulator_value``);
+    p -= clr·g / (√s + eps) with clr = lr / (1 + (t-1)·lr_decay), t the parameter's step count.
+    """
+
+    hyperparameters = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+    slots = ("sum",)
+    counts_parameter_steps = True
+
+    def __init__(
+        self,
+        params: Iterable[ag.Tensor],
+        lr: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, lr)
+        values = {
+            "lr_decay": lr_decay,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+        }
+        self._check_hyperparameters("Adagrad", values)
+        self.lr_decay, self.weight_decay = float(lr_decay), float(weight_decay)
+        self.initial_accumulator_value, self.eps = float(initial_accumulator_value), float(eps)
+
+    def _update(self, index: int, parameter: ag.Tensor, gradient: np.ndarray) -> None:
+        data = parameter.data
+        if self.weight_decay:
+            gradient = gradient + self.weight_decay * data
+        total = self.state["sum"][index]
+        if total is None:
+            total = self.state["sum"][index] = np.full_like(data, self.initial_accumulator_value)
+        total += gradient * gradient
+        clr = self.lr / (1 + (self.parameter_steps[index] - 1) * self.lr_decay)
+        denominator = np.sqrt(total)
+        denominator += self.eps
+        parameter.data -= clr * (gradient / denominator)
+
+
+# nn.optim.lr_scheduler, as torch.optim.lr_scheduler (imported last: it needs Optimizer defined above); registered
+# under that name too, so that PyTorch's `from nn.optim.lr_scheduler import StepLR` works although optim is a module.
+from nn import lr_scheduler  # noqa: E402
+
+sys.modules[f"{__name__}.lr_scheduler"] = lr_scheduler

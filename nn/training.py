@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
+from nn.clip import clip_grad_norm_
 from nn.data import batch_count, batches
+from nn.lr_scheduler import LRScheduler, OneCycleLR, ReduceLROnPlateau
 from nn.metrics import accuracy
 from nn.module import Module
 from nn.optim import Optimizer
@@ -126,6 +128,8 @@ def fit(
     progress: bool = True,
     max_iterations: int | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    scheduler: LRScheduler | ReduceLROnPlateau | None = None,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in mini-batches; return the per-epoch History.
 
@@ -135,6 +139,9 @@ def fit(
     values (validation included), unless ``progress=False``.
     ``max_iterations`` stops after that many mini-batch steps (the last epoch may be partial);
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
+    ``scheduler`` steps after each epoch (ReduceLROnPlateau with val_loss, or loss without
+    validation) or, for OneCycleLR, after each batch; ``clip_grad_norm`` clips the gradients'
+    total norm before each optimizer step.
     """
     X, y, validation = _check_fit_arguments(X, y, epochs, batch_size, validation, max_iterations)
     functions = _metric_functions(metrics, loss)
@@ -142,20 +149,22 @@ def fit(
     per_epoch = batch_count(len(X), batch_size)
     total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
     history = History()
+    step = _optimizer_step(optimizer, scheduler, clip_grad_norm, total_steps)
     steps = 0
     for epoch in range(1, epochs + 1):
         if steps >= total_steps:
             break
         with _progress_bar(min(per_epoch, total_steps - steps), progress, f"epoch {epoch}/{epochs}") as bar:
-            epoch_batches = batches(X, y, batch_size, shuffle=shuffle, seed=generator)
-            record, taken = _train_epoch(
-                model, loss, optimizer, itertools.islice(epoch_batches, total_steps - steps), functions, epoch, bar
+            epoch_batches = itertools.islice(
+                batches(X, y, batch_size, shuffle=shuffle, seed=generator), total_steps - steps
             )
+            record, taken = _train_epoch(model, loss, optimizer, epoch_batches, functions, epoch, bar, step)
             steps += taken
             if validation is not None:
                 scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
                 record.update({f"val_{name}": score for name, score in scores.items()})
             history.append(record)
+            _step_per_epoch(scheduler, record)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()}, refresh=True)
         if on_epoch is not None:
@@ -181,6 +190,46 @@ def _check_fit_arguments(
     return X, y, validation
 
 
+def _optimizer_step(optimizer: Optimizer, scheduler: Any, clip_grad_norm: Any, total_steps: int) -> Callable[[], None]:
+    """What fit does after each backward: clip the gradients, step the optimizer, then a per-batch scheduler."""
+    if clip_grad_norm is not None and (
+        isinstance(clip_grad_norm, bool)
+        or not isinstance(clip_grad_norm, (int, float, np.integer, np.floating))
+        or not clip_grad_norm > 0
+    ):
+        raise ValueError(f"fit: clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
+    if scheduler is not None and not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
+        raise TypeError(
+            f"fit: scheduler must be an nn.optim.lr_scheduler scheduler (StepLR, OneCycleLR, ReduceLROnPlateau, ...) "
+            f"or None, got {type(scheduler).__name__}"
+        )
+    if scheduler is not None and scheduler.optimizer is not optimizer:
+        raise ValueError("fit: the scheduler adjusts another optimizer than the one fit steps; create it with this one")
+    per_batch = scheduler if isinstance(scheduler, OneCycleLR) else None
+    if per_batch is not None and per_batch.total_steps - per_batch.last_epoch < total_steps:
+        raise ValueError(
+            f"fit: the OneCycleLR has {per_batch.total_steps - per_batch.last_epoch} steps left, but fit takes "
+            f"{total_steps} (epochs × batches per epoch); create it with total_steps={total_steps}"
+        )
+
+    def step() -> None:
+        if clip_grad_norm is not None:
+            clip_grad_norm_(optimizer.params, clip_grad_norm)
+        optimizer.step()
+        if per_batch is not None:
+            per_batch.step()
+
+    return step
+
+
+def _step_per_epoch(scheduler: Any, record: dict[str, float]) -> None:
+    """An epoch scheduler's step: ReduceLROnPlateau on the validation loss (else the training loss)."""
+    if isinstance(scheduler, ReduceLROnPlateau):
+        scheduler.step(record.get("val_loss", record["loss"]))
+    elif scheduler is not None and not isinstance(scheduler, OneCycleLR):
+        scheduler.step()
+
+
 def _is_count(value: Any, minimum: int) -> bool:
     """An integer (not a bool) of at least ``minimum``."""
     return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
@@ -194,6 +243,7 @@ def _train_epoch(
     functions: dict[str, Metric],
     epoch: int,
     bar: Any,
+    step: Callable[[], None],
 ) -> tuple[dict[str, float], int]:
     """One optimizer step per batch; the epoch's loss and metrics (weighted by batch size) and the steps taken."""
     model.train()
@@ -204,7 +254,7 @@ def _train_epoch(
         value = _scalar_loss(loss(outputs, yb), "fit")
         optimizer.zero_grad()
         value.backward()
-        optimizer.step()
+        step()  # clip, optimizer.step(), and a per-batch scheduler (see _optimizer_step)
         number = value.item()
         if not math.isfinite(number):
             raise FloatingPointError(
