@@ -9,7 +9,7 @@ docs/nn.md is the tour; every example there runs as a doctest.
 """
 
 import autograd_lite as ag
-from nn import data, datasets, init, metrics, optim
+from nn import clip, data, datasets, init, lr_scheduler, metrics, optim
 from nn.activations import (
     ELU,
     GELU,
@@ -25,6 +25,7 @@ from nn.activations import (
     step,
 )
 from nn.checkpoint import load, save
+from nn.clip import clip_grad_norm_, clip_grad_value_
 from nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
 from nn.layers import MLP, Dense, Sequential
 from nn.losses import (
@@ -43,13 +44,15 @@ from nn.metrics import accuracy
 from nn.module import Buffer, Module, Parameter
 from nn.normalization import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
 from nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from nn.summary import ModelSummary, summary
 from nn.training import History, evaluate, fit, predict
 
 # the functional forms, as torch.nn.functional's: the differentiable ops themselves
 conv2d, max_pool2d, avg_pool2d = ag.conv2d, ag.max_pool2d, ag.avg_pool2d
 
 __all__ = [
-    "data", "datasets", "init", "metrics", "optim",
+    "data", "datasets", "init", "metrics", "optim", "lr_scheduler", "clip",
+    "clip_grad_norm_", "clip_grad_value_", "summary", "ModelSummary",
     "Module", "Parameter", "Buffer", "Dense", "Sequential", "MLP",
     "Identity", "ReLU", "Sigmoid", "Softmax", "Step", "Tanh", "step",
     "LeakyReLU", "ELU", "GELU", "Softplus", "LogSoftmax",
