@@ -66,7 +66,16 @@ def number(pattern: str, text: str) -> float:
 
 @pytest.mark.parametrize(
     "name",
-    ["quickstart", "gradient_descent", "xor", "moons", "sin_regression", "mnist_per_sample_sigmoid", "mnist_two_layer"],
+    [
+        "quickstart",
+        "gradient_descent",
+        "xor",
+        "moons",
+        "sin_regression",
+        "mnist_per_sample_sigmoid",
+        "mnist_two_layer",
+        "cnn_mnist",
+    ],  # fmt: skip
 )
 def test_every_example_has_help_and_the_common_options(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -154,6 +163,13 @@ def test_two_layer_textbook_and_modern_both_learn(tmp_path, capsys):
     assert number(r"textbook.*held-out ([\d.]+)%", out) >= 80
     assert number(r"modern.*held-out ([\d.]+)%", out) >= 88
     assert_png(tmp_path / "mnist_two_layer.png")
+
+
+def test_cnn_mnist_learns_in_one_quick_epoch(tmp_path, capsys):
+    out = run_example("cnn_mnist", tmp_path, capsys)
+    accuracy = float(re.search(r"held-out accuracy after 1 epoch: ([\d.]+)%", out).group(1))
+    assert accuracy > 60.0  # chance is 10%: a seeded CNN clearly learns from 1,000 digits in one epoch
+    assert_png(tmp_path / "cnn_mnist.png")
 
 
 def test_quickstart_still_runs(capsys):
