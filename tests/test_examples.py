@@ -168,7 +168,7 @@ def test_two_layer_textbook_and_modern_both_learn(tmp_path, capsys):
 def test_cnn_mnist_learns_in_one_quick_epoch(tmp_path, capsys):
     out = run_example("cnn_mnist", tmp_path, capsys)
     accuracy = float(re.search(r"held-out accuracy after 1 epoch: ([\d.]+)%", out).group(1))
-    assert accuracy > 60.0  # chance is 10%: a seeded CNN clearly learns from 1,000 digits in one epoch
+    assert accuracy > 40.0  # chance is 10% (this seed gives 65%): the CNN clearly learns in one epoch
     assert_png(tmp_path / "cnn_mnist.png")
 
 
