@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
-from nn.layers import as_generator
+from nn.layers import as_generator, as_input
 from nn.module import Module, Parameter
 
 IntOrPair = int | tuple[int, int]
@@ -32,10 +32,7 @@ def _pair(layer: str, name: str, value: Any, low: int) -> tuple[int, int]:
 
 def _as_input(layer: str, x: Any, dtype: np.dtype | None = None) -> ag.Tensor:
     """``x`` as a 4-D Tensor (N, C, H, W), cast to ``dtype`` when given (differentiably if it needs a gradient)."""
-    if not isinstance(x, ag.Tensor):
-        x = ag.Tensor(np.asarray(x, dtype=dtype))
-    elif dtype is not None and x.dtype != dtype:
-        x = ag.astype(x, dtype) if x.requires_grad else ag.Tensor(x.data.astype(dtype))
+    x = as_input(x, dtype)
     if x.ndim != 4:
         raise ValueError(f"{layer}: input has shape {x.shape}, but it must be 4-D (N, C, H, W); reshape it first")
     return x

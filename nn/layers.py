@@ -57,6 +57,19 @@ def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
 
 
+def as_input(x: Any, dtype: Any) -> ag.Tensor:
+    """A layer's input as a Tensor of the layer's ``dtype`` (None: as it is).
+
+    Cast rather than upcast the whole model: a differentiable cast when ``x`` needs a gradient,
+    a plain converted copy otherwise.
+    """
+    if not isinstance(x, ag.Tensor):
+        return ag.Tensor(np.asarray(x, dtype=dtype))
+    if dtype is None or x.dtype == dtype:
+        return x
+    return ag.astype(x, dtype) if x.requires_grad else ag.Tensor(x.data.astype(dtype))
+
+
 class Dense(Module):
     """A fully connected layer: ``activation(x @ weight + bias)``, weight of shape (in_features, out_features).
 
@@ -108,11 +121,7 @@ class Dense(Module):
         return self.weight.dtype
 
     def forward(self, x: Any) -> ag.Tensor:
-        if not isinstance(x, ag.Tensor):
-            x = ag.Tensor(np.asarray(x, dtype=self.weight.dtype))
-        elif x.dtype != self.weight.dtype:
-            # Cast rather than upcast the whole model: a differentiable cast when x needs a gradient.
-            x = ag.astype(x, self.weight.dtype) if x.requires_grad else ag.Tensor(x.data.astype(self.weight.dtype))
+        x = as_input(x, self.weight.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Dense({self.in_features} -> {self.out_features}): input has shape {x.shape}, but its last axis "

@@ -15,17 +15,8 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
-from nn.layers import as_generator
+from nn.layers import as_generator, as_input
 from nn.module import Buffer, Module, Parameter
-
-
-def _as_input(x: Any, dtype: np.dtype) -> ag.Tensor:
-    """``x`` as a Tensor of ``dtype``: a differentiable cast when x needs a gradient, a plain copy otherwise."""
-    if not isinstance(x, ag.Tensor):
-        return ag.Tensor(np.asarray(x, dtype=dtype))
-    if x.dtype == dtype:
-        return x
-    return ag.astype(x, dtype) if x.requires_grad else ag.Tensor(x.data.astype(dtype))
 
 
 def _float_dtype(dtype: Any, layer: str) -> np.dtype:
@@ -96,7 +87,7 @@ class _BatchNorm(Module):
             )
 
     def forward(self, x: Any) -> ag.Tensor:
-        x = _as_input(x, self.dtype)
+        x = as_input(x, self.dtype)
         self._check(x)
         axes = (0, *range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)  # broadcasts a per-channel vector over x
@@ -180,7 +171,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape), dtype=self.dtype) if affine and bias else None
 
     def forward(self, x: Any) -> ag.Tensor:
-        x = _as_input(x, self.dtype)
+        x = as_input(x, self.dtype)
         count = len(self.normalized_shape)
         if x.shape[x.ndim - count :] != self.normalized_shape or x.ndim < count:
             raise ValueError(

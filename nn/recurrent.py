@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
-from nn.layers import as_generator
+from nn.layers import as_generator, as_input
 from nn.module import Module, Parameter
 
 Seed = int | np.random.Generator | None
@@ -41,15 +41,6 @@ def _positive(layer: str, label: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{layer}: {label} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def _as_tensor(x: Any, dtype: np.dtype) -> ag.Tensor:
-    """x as a Tensor of the layer's dtype (a differentiable cast when it needs a gradient)."""
-    if not isinstance(x, ag.Tensor):
-        return ag.Tensor(np.asarray(x, dtype=dtype))
-    if x.dtype == dtype:
-        return x
-    return ag.astype(x, dtype) if x.requires_grad else ag.Tensor(x.data.astype(dtype))
 
 
 def _mode(layer: str, nonlinearity: str) -> str:
@@ -167,7 +158,7 @@ class RNNBase(Module):
 
     def _sequence(self, x: Any) -> tuple[ag.Tensor, bool]:
         """The input as (time, batch, features) and whether it came without a batch axis."""
-        x = _as_tensor(x, self.dtype)
+        x = as_input(x, self.dtype)
         layer = type(self).__name__
         time_axis = 1 if x.ndim == 3 and self.batch_first else 0
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size or x.shape[time_axis] == 0:
@@ -186,7 +177,7 @@ class RNNBase(Module):
         if given is None:
             zero = ag.Tensor(np.zeros((batch, self.hidden_size), dtype=self.dtype))
             return [zero] * count
-        state = _as_tensor(given, self.dtype)
+        state = as_input(given, self.dtype)
         expected = (count, self.hidden_size) if unbatched else (count, batch, self.hidden_size)
         if state.shape != expected:
             raise ValueError(
@@ -357,7 +348,7 @@ class RNNCellBase(Module):
         return self.weight_ih.dtype
 
     def _project(self, x: Any) -> ag.Tensor:
-        x = _as_tensor(x, self.dtype)
+        x = as_input(x, self.dtype)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{type(self).__name__}({self.input_size}, {self.hidden_size}): input has shape {x.shape}; "
@@ -369,7 +360,7 @@ class RNNCellBase(Module):
         expected = x_proj.shape[:-1] + (self.hidden_size,)
         if given is None:
             return ag.Tensor(np.zeros(expected, dtype=self.dtype))
-        state = _as_tensor(given, self.dtype)
+        state = as_input(given, self.dtype)
         if state.shape != expected:
             raise ValueError(
                 f"{type(self).__name__}({self.input_size}, {self.hidden_size}): {label} has shape {state.shape}, "
