@@ -364,6 +364,12 @@ class Tensor:
             extra += f", name={self.name!r}"
         return f"Tensor({body}{extra})"
 
+    def _repr_html_(self) -> str:
+        """What a Jupyter notebook shows: name, shape, dtype, the values and the grad (see autograd_lite.display)."""
+        from autograd_lite.display import tensor_html
+
+        return tensor_html(self)
+
     # ----- comparisons: plain boolean arrays, not differentiable -----------------
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
         return self._data == data_of(other)

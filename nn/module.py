@@ -205,6 +205,12 @@ class Module:
         """The text inside the parentheses of this module's repr."""
         return ""
 
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the layer table (name, type, own parameters, count; see nn.notebook)."""
+        from nn.notebook import module_html  # nn.notebook imports this module
+
+        return module_html(self)
+
     def __repr__(self) -> str:
         lines = _repr_lines(self, "")
         count = self.parameter_count()

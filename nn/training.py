@@ -17,6 +17,7 @@ from nn.data import batch_count, batches
 from nn.lr_scheduler import LRScheduler, OneCycleLR, ReduceLROnPlateau
 from nn.metrics import accuracy
 from nn.module import Module
+from nn.notebook import figure_png, notebook_figure
 from nn.optim import Optimizer
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -50,19 +51,26 @@ class History:
         last = ", ".join(f"{key}={values[-1]:.4g}" for key, values in self.history.items() if values)
         return f"History({self.epochs} epochs{': ' + last if last else ''})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """A notebook shows the curves (with matplotlib installed and an epoch recorded), else the text."""
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        if self.epochs:
+            try:
+                bundle["image/png"] = figure_png(self.plot())
+            except ImportError:  # matplotlib is an optional extra: the text says it all
+                pass
+        return bundle
+
     def plot(self, path: str | None = None) -> Any:
         """Draw loss (and accuracy, if recorded) per epoch, train and validation; save to ``path`` if given.
 
-        Returns the matplotlib Figure. Uses no pyplot state, so it works without a display.
+        Returns the matplotlib Figure; a notebook cell ending in ``history.plot()`` shows it.
+        Uses no pyplot state, so it works without a display.
         """
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         if not self.epochs:
             raise ValueError("History.plot: nothing to plot yet (no epoch was recorded)")
         names = [name for name in self.history if not name.startswith("val_")]
-        figure = Figure(figsize=(5 * len(names), 3.8))
-        FigureCanvasAgg(figure)  # attaches an Agg canvas: savefig works with no display
+        figure = notebook_figure(figsize=(5 * len(names), 3.8))  # a notebook shows it as its picture
         epochs = np.arange(1, self.epochs + 1)
         for position, name in enumerate(names, start=1):
             axes = figure.add_subplot(1, len(names), position)

@@ -22,6 +22,7 @@ MAX_FUNCTION_LINES = 60
 #: The rooms of autograd_lite in dependency order.
 ROOMS = {
     "autograd_lite.engine": 0,
+    "autograd_lite.display": 0,
     "autograd_lite.ops": 1,
     "autograd_lite.numpy_routing": 2,
     "autograd_lite.functional": 2,
