@@ -48,7 +48,8 @@ def require_jupyter() -> None:
 def executed(path: Path) -> dict[str, Any]:
     """The notebook built from ``path`` and run top to bottom in a fresh kernel (cwd: the tutorials folder)."""
     require_jupyter()
-    environment = {**os.environ, "MPLBACKEND": "Agg"}  # the kernel draws without a display
+    # A kernel as a user gets it: matplotlib's inline backend (headless), not the suite's MPLBACKEND.
+    environment = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
     # The kernel (a grandchild) imports this checkout, not another installed copy.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as folder:
