@@ -118,3 +118,58 @@ def deep_mlp_step(depth: int, width: int, batch: int, checkpointed: bool, seed: 
         ag.sum(h * h).backward()
 
     return step
+
+
+def digit_cnn_weights(seed: int = 0) -> list[np.ndarray]:
+    """float32 weights of the demo's CNN in PyTorch's layouts: conv (out, in, kh, kw), linear (out, in)."""
+    rng = np.random.default_rng(seed)
+    shapes = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (128, 32 * 7 * 7), (128,), (10, 128), (10,)]
+    return [rng.normal(0, 0.05, shape).astype(np.float32) for shape in shapes]
+
+
+def autograd_lite_cnn(weights: list[np.ndarray]) -> Any:
+    """An SGD step of the demo's CNN (nn layers: conv-relu-pool twice, dense 128, dense 10)."""
+    import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dense(32 * 7 * 7, 128, activation="relu"), nn.Dense(128, 10),
+    )  # fmt: skip
+    parameters = model.parameters()
+    for parameter, value in zip(parameters, weights):
+        parameter.data = value.T.copy() if value.ndim == 2 else value.copy()  # Dense keeps (in, out)
+    optimizer = nn.optim.SGD(parameters, lr=0.01)
+
+    def step(x: np.ndarray, labels: np.ndarray) -> float:
+        optimizer.zero_grad()
+        loss = nn.softmax_cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def torch_cnn(weights: list[np.ndarray]) -> Any:
+    """The same CNN and SGD step in PyTorch (CPU, float32), same initial values."""
+    import torch
+
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10),
+    )  # fmt: skip
+    with torch.no_grad():
+        for parameter, value in zip(model.parameters(), weights):
+            parameter.copy_(torch.from_numpy(value))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step(x: np.ndarray, labels: np.ndarray) -> float:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(labels))
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step

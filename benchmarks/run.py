@@ -98,6 +98,17 @@ def epoch_contestants(samples: int, batch: int) -> dict[str, Timer]:
     return {name: (lambda step=step: epoch(step)) for name, step in steps.items()}
 
 
+def cnn_contestants(batch: int) -> dict[str, Timer]:
+    """One SGD step of the demo's CNN on a batch of MNIST-shaped images, same weights for each."""
+    weights = contenders.digit_cnn_weights()
+    rng = np.random.default_rng(2)
+    x, labels = rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+    steps = {"autograd_lite": contenders.autograd_lite_cnn(weights)}
+    if contenders.torch_available():
+        steps["PyTorch"] = contenders.torch_cnn(weights)
+    return {name: (lambda step=step: step(x, labels)) for name, step in steps.items()}
+
+
 def deep_chain_seconds_per_node(nodes: int, repeats: int) -> float:
     """Backward time per node of a chain of ``nodes`` multiplications."""
     timings = []
@@ -193,6 +204,13 @@ def run(quick: bool) -> dict[str, Any]:
         interleaved_medians(epoch_contestants(samples, 100), 3 if quick else 5),
     )
 
+    cnn = interleaved_medians(cnn_contestants(64), repeats)
+    results["cnn"] = {
+        "workload": "SGD step of the demo's CNN (conv 16, pool, conv 32, pool, dense 128, 10), batch 64, float32",
+        "ms": {name: seconds * 1e3 for name, seconds in cnn.items()},
+        "ratio_to_pytorch": cnn["autograd_lite"] / cnn["PyTorch"] if "PyTorch" in cnn else None,
+    }
+
     small, large = (1_000, 10_000) if quick else (1_000, 100_000)
     per_node_small = deep_chain_seconds_per_node(small, 3)
     per_node_large = deep_chain_seconds_per_node(large, 3)
@@ -235,6 +253,10 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {workload['name']} | " + " | ".join(cells) + " |")
     deep = results["deep_chain"]
     lines.append("")
+    cnn = results["cnn"]
+    against = "" if cnn["ratio_to_pytorch"] is None else f" ({cnn['ratio_to_pytorch']:.2f}× PyTorch)"
+    timed = ", ".join(f"{name} {ms:.3g} ms" for name, ms in cnn["ms"].items())
+    lines.append(f"{cnn['workload']}: {timed}{against}.")
     lines.append(
         f"Deep chain backward: {deep['backward_us_per_node'][0]:.2f} µs/node at {deep['nodes'][0]:,} nodes, "
         f"{deep['backward_us_per_node'][1]:.2f} µs/node at {deep['nodes'][1]:,} nodes (ratio {deep['ratio']:.2f})."

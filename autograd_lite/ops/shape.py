@@ -82,6 +82,8 @@ class ScatterAdd(Node):
 
     @staticmethod
     def forward(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+        if _is_full_integer_index(index, shape, g):
+            return _counted_scatter(g, shape, index)
         result = np.zeros(shape, dtype=g.dtype)
         if _is_basic_index(index):
             result[index] = g  # no position can repeat: plain assignment is enough
@@ -91,6 +93,27 @@ class ScatterAdd(Node):
 
     vjps = (lambda g, out, grad_in, shape, index: g[index],)
     jvps = (lambda t, out, grad_in, shape, index: scatter_add(t, shape, index),)
+
+
+def _is_full_integer_index(index: Any, shape: tuple[int, ...], g: np.ndarray) -> bool:
+    """An integer array for every axis (as max_pool2d's gather), the values real: bincount can scatter them."""
+    return (
+        isinstance(index, tuple)
+        and len(index) == len(shape) > 0
+        and g.dtype.kind == "f"
+        and all(isinstance(part, np.ndarray) and part.dtype.kind in "iu" for part in index)
+    )
+
+
+def _counted_scatter(g: np.ndarray, shape: tuple[int, ...], index: tuple[np.ndarray, ...]) -> np.ndarray:
+    """np.add.at(zeros(shape), index, g) by ``bincount`` on flat positions: the same sums, several times faster.
+
+    Forward already checked the indices are in range; ``wrap`` maps negative ones as NumPy does.
+    bincount adds in float64, which is at least as accurate as adding in g's dtype.
+    """
+    flat = np.ravel_multi_index(np.broadcast_arrays(*index), shape, mode="wrap")
+    sums = np.bincount(flat.ravel(), weights=np.broadcast_to(g, flat.shape).ravel(), minlength=int(np.prod(shape)))
+    return sums.astype(g.dtype, copy=False).reshape(shape)
 
 
 def _is_basic_index(index: Any) -> bool:

@@ -1,11 +1,13 @@
 """``autograd-lite demo``: a network built on this engine learns to read handwritten digits, then shows what happened.
 
-Trains a 784-256-128-10 ReLU MLP with Adam and softmax cross-entropy on the 4,000
-training digits of the embedded MNIST subset, measures it on the 1,000 held-out digits
+Trains a 784-256-128-10 ReLU MLP (``--model mlp``, the default) or a small CNN (``--model
+cnn``: two conv + pool blocks and a dense head) with Adam and softmax cross-entropy on the
+4,000 training digits of the embedded MNIST subset, measures it on the 1,000 held-out digits
 and writes pictures to an output folder: learning curves, predictions, one digit's class
 probabilities, the confusion matrix, the computation graph of one forward/backward pass
-(SVG) and the step-by-step backward pass of the sigmoid (HTML). Without Graphviz's ``dot``
-program the graph is written as DOT source (graph.gv) and the HTML page is skipped.
+(SVG) and the step-by-step backward pass of the sigmoid (HTML); for the CNN also its
+first-layer filters and the feature maps of one digit. Without Graphviz's ``dot`` program
+the graph is written as DOT source (graph.gv) and the HTML page is skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import importlib.util
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +45,45 @@ from nn.datasets import load_mnist
 SIZES = (784, 256, 128, 10)
 EPOCHS, QUICK_EPOCHS, BATCH_SIZE, LEARNING_RATE = 15, 3, 64, 1e-3
 PICTURES = ("curves.png", "predictions.png", "probabilities.png", "confusion_matrix.png", "sigmoid_backward.html")
+CNN_PICTURES = ("filters.png", "feature_maps.png")
 GRID_FIRST, GRID_MISTAKES = 32, 8  # the digit grid: the first 32 held-out digits, then up to 8 mistakes
 PLOT_HINT = 'install it with: pip install "autograd_lite[plot]" (or ".[all]" from a clone)'
 GRAPHVIZ_HINT = "apt-get install graphviz, brew install graphviz or conda install graphviz"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between the demo's networks: how to build one, how to feed and train it."""
+
+    description: str  # for the titles: "784-256-128-10 ReLU MLP"
+    build: Callable[[int], nn.Module]  # seed -> network
+    input_shape: tuple[int, ...]  # one digit as the network takes it
+    epochs: int
+    quick_epochs: int
+    shifted_copies: int  # training digits added as randomly shifted copies (augmentation)
+    max_learning_rate: float | None  # OneCycleLR's peak, per batch; None: Adam's constant LEARNING_RATE
+
+
+def digit_cnn(seed: int) -> nn.Module:
+    """conv 3x3 (16) -> ReLU -> max-pool 2 -> conv 3x3 (32) -> ReLU -> max-pool 2 -> dense 128 -> 10."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, rng=seed + 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dense(32 * 7 * 7, 128, activation="relu", rng=seed + 2), nn.Dense(128, 10, rng=seed + 3),
+    )  # fmt: skip
+
+
+RECIPES = {
+    "mlp": Recipe(
+        "784-256-128-10 ReLU MLP", lambda seed: nn.MLP(list(SIZES), activation="relu", rng=seed), (784,),
+        EPOCHS, QUICK_EPOCHS, shifted_copies=0, max_learning_rate=None,
+    ),
+    # Shifted copies and a one-cycle schedule take the CNN from about 96.5% to about 98.5% held out.
+    "cnn": Recipe(
+        "CNN (2 conv+pool blocks, dense 128)", digit_cnn, (1, 28, 28),
+        10, 2, shifted_copies=1, max_learning_rate=3e-3,
+    ),
+}  # fmt: skip
 
 
 def graph_output() -> tuple[str, str | None]:
@@ -108,18 +147,45 @@ def write_sigmoid_stepper(path: Path) -> Path:
     return path
 
 
+def feature_maps(model: nn.Sequential, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """What each convolution block of ``model`` sees in one digit: the maps after each conv's activation.
+
+    The layers run one by one in eval mode; a block's maps are recorded at the first
+    activation (or pooling, if there is no activation) after its convolution.
+    """
+    maps: list[tuple[str, np.ndarray]] = []
+    convolutions, pending = 0, False
+    x = ag.Tensor(np.asarray(image)[None])
+    training = model.training
+    model.eval()
+    try:
+        with ag.no_grad():
+            for layer in model:
+                x = layer(x)
+                if isinstance(layer, nn.Conv2d):
+                    convolutions, pending = convolutions + 1, True
+                elif pending and x.ndim == 4:
+                    maps.append((f"conv {convolutions} + {type(layer).__name__}", x.data[0].copy()))
+                    pending = False
+    finally:
+        model.train(training)
+    return maps
+
+
 def write_pictures(
     model: nn.Module,
     history: nn.History,
     test: tuple[np.ndarray, np.ndarray],
     out: Path,
     graphs: str = "svg",
+    description: str = RECIPES["mlp"].description,
 ) -> Iterator[Path]:
     """Write every picture of the demo into ``out``, yielding each path as soon as it is written.
 
     ``graphs``: "svg" draws the graph and the step-by-step page; "source" (no Graphviz ``dot``)
     writes the graph as DOT source, graph.gv, and leaves out the page, which embeds rendered
-    graphs; "none" (no graphviz package) leaves out both.
+    graphs; "none" (no graphviz package) leaves out both. A network of layers (``nn.Sequential``)
+    whose first layer is a convolution also gets its filters and the feature maps of one digit.
     """
     images, labels = test
     logits = nn.predict(model, images)
@@ -128,7 +194,7 @@ def write_pictures(
     predictions = probabilities.argmax(axis=1)
     accuracy = nn.accuracy(logits, labels)
     curves = learning_curves(history)
-    title = f"784-256-128-10 ReLU MLP, Adam: {accuracy:.1%} on {len(labels)} held-out digits"
+    title = f"{description}, Adam: {accuracy:.1%} on {len(labels)} held-out digits"
     yield figures.plot_curves(curves, out / "curves.png", title=title)
     chosen = grid_selection(labels, predictions)
     more = len(chosen) - GRID_FIRST
@@ -149,6 +215,9 @@ def write_pictures(
         title=f"the held-out digit the network is least sure about: predicted {predictions[unsure]}",
     )
     yield figures.plot_confusion_matrix(figures.confusion_matrix(labels, predictions), out / "confusion_matrix.png")
+    if isinstance(model, nn.Sequential) and len(model) and isinstance(model[0], nn.Conv2d):
+        yield figures.plot_filters(model[0].weight.data, out / "filters.png")
+        yield figures.plot_feature_maps(images[unsure], feature_maps(model, images[unsure]), out / "feature_maps.png")
     if graphs in ("svg", "source"):
         yield write_graph(model, images[:4], labels[:4], out / ("graph.svg" if graphs == "svg" else "graph.gv"))
     if graphs == "svg":
@@ -162,19 +231,36 @@ def main(argv: list[str] | None = None) -> int:
         description="Train a network on handwritten digits, then write pictures of what happened.",
     )
     parser.add_argument(
-        "--epochs", type=whole_number(1, MAX_EPOCHS), help=f"passes over the training digits ({EPOCHS})"
+        "--model", choices=tuple(RECIPES), default="mlp", help="mlp (default, seconds) or cnn (about a minute)"
+    )
+    parser.add_argument(
+        "--epochs", type=whole_number(1, MAX_EPOCHS), help=f"passes over the training digits (mlp {EPOCHS}, cnn 10)"
     )
     parser.add_argument("--out", type=path_argument, default=Path("demo-output"), help="output folder (demo-output)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs: a few seconds")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs (cnn: 2): a few seconds")
     add_training_options(parser)
     options = parser.parse_args(argv)
     with blas_threads(options.blas_threads):
         return _run(options, parser)
 
 
+def training_data(
+    recipe: Recipe, data: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], seed: int
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The digits shaped as the network takes them, the training ones with the recipe's shifted copies."""
+    (x_train, y_train), (x_test, y_test) = data
+    x_train, x_test = x_train.reshape(-1, *recipe.input_shape), x_test.reshape(-1, *recipe.input_shape)
+    generator = np.random.default_rng(seed)
+    shifted = [nn.data.random_shift(x_train.reshape(-1, 28, 28), 2, generator)[0] for _ in range(recipe.shifted_copies)]
+    x_train = np.concatenate([x_train, *(copy.reshape(x_train.shape) for copy in shifted)])
+    y_train = np.concatenate([y_train] * (recipe.shifted_copies + 1))
+    return (x_train, y_train), (x_test, y_test)
+
+
 def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """The command itself, once the arguments are parsed (and BLAS threads limited)."""
-    epochs = options.epochs if options.epochs is not None else QUICK_EPOCHS if options.quick else EPOCHS
+    recipe = RECIPES[options.model]
+    epochs = options.epochs if options.epochs is not None else recipe.quick_epochs if options.quick else recipe.epochs
     require_positive(parser, epochs=epochs)
     # Everything that could stop the demo after training is checked first, so no training is wasted.
     try:
@@ -190,20 +276,16 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ImportError as error:  # the digits come with the [data] extra
         print(f"autograd-lite demo: {error}", file=sys.stderr)
         return 1
-    prepare_output_folder(parser, options.out, PICTURES + ("graph.svg" if graphs == "svg" else "graph.gv",))
-    (x_train, _), (x_test, _) = data
-    model = nn.MLP(list(SIZES), activation="relu", rng=options.seed)
-    optimizer = nn.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    print(
-        f"Training a {'-'.join(map(str, SIZES))} ReLU network ({model.parameter_count():,} parameters) with Adam "
-        f"on {len(x_train):,} MNIST digits; {len(x_test):,} held-out digits measure it."
-    )
-    history = train_classifier(model, optimizer, data, epochs, BATCH_SIZE, options.seed, not options.no_progress)
-    print(f"Held-out accuracy: {history['val_accuracy'][-1]:.1%} after {epochs} epochs")
+    pictures = PICTURES + (CNN_PICTURES if options.model == "cnn" else ())
+    prepare_output_folder(parser, options.out, pictures + ("graph.svg" if graphs == "svg" else "graph.gv",))
+    data = training_data(recipe, data, options.seed)
+    history, model = _train(recipe, data, epochs, options)
+    seconds = time.perf_counter() - start
+    print(f"Held-out accuracy: {history['val_accuracy'][-1]:.1%} after {epochs} epochs ({seconds:.1f} s)")
 
     print(f"Pictures in {options.out}/:")
     try:
-        for path in write_pictures(model, history, data[1], options.out, graphs=graphs):
+        for path in write_pictures(model, history, data[1], options.out, graphs=graphs, description=recipe.description):
             print(f"  {path}")
     except OSError as error:  # a full disk, the folder removed meanwhile: no half-written picture is left
         print(write_error("autograd-lite demo", error), file=sys.stderr)
@@ -212,6 +294,31 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(graphs_note)
     print(f"Done in {time.perf_counter() - start:.1f} s.")
     return 0
+
+
+def _train(
+    recipe: Recipe,
+    data: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    epochs: int,
+    options: argparse.Namespace,
+) -> tuple[nn.History, nn.Module]:
+    """Build the recipe's network and train it: Adam, constant or one-cycle learning rate."""
+    (x_train, _), (x_test, _) = data
+    model = recipe.build(options.seed)
+    optimizer = nn.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    scheduler = None
+    if recipe.max_learning_rate is not None:
+        total_steps = epochs * nn.data.batch_count(len(x_train), BATCH_SIZE)
+        scheduler = nn.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.max_learning_rate, total_steps=total_steps)
+    augmented = " (half of them randomly shifted copies)" if recipe.shifted_copies else ""
+    print(
+        f"Training a {recipe.description} ({model.parameter_count():,} parameters) with Adam "
+        f"on {len(x_train):,} MNIST digits{augmented}; {len(x_test):,} held-out digits measure it."
+    )
+    history = train_classifier(
+        model, optimizer, data, epochs, BATCH_SIZE, options.seed, not options.no_progress, scheduler=scheduler
+    )
+    return history, model
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Pictures of a trained digit classifier: learning curves, predictions, probabilities, confusion matrix.
+"""Pictures of a trained digit classifier: learning curves, predictions, probabilities, confusion matrix,
+and for a CNN its first-layer filters and the feature maps of one digit.
 
 Each function draws on its own ``matplotlib.figure.Figure`` (no pyplot, so no display or
 global state is involved), saves it to ``path`` and returns the path. The file is written
@@ -99,6 +100,55 @@ def plot_probabilities(
     bar_axes.set_xticks(np.arange(len(probabilities)))
     bar_axes.set_ylim(0, 1.12), bar_axes.set_xlabel("class"), bar_axes.set_ylabel("probability (softmax)")
     bar_axes.set_title(title or f"predicted {predicted}")
+    return _save(figure, path)
+
+
+def _image_grid(figure: Figure, count: int, columns: int) -> list:
+    """``count`` image axes in a grid of ``columns`` (ticks and frames off); empty cells hidden."""
+    rows = max(1, -(-count // columns))
+    cells = list(np.atleast_1d(figure.subplots(rows, columns)).ravel())
+    for axes in cells:
+        axes.set_axis_off()
+    return cells[:count]
+
+
+def plot_filters(weights: np.ndarray, path: str | os.PathLike[str], columns: int = 8, title: str = "") -> Path:
+    """The first convolution layer's filters, one small image each: weights (out, in, kh, kw), channel 0.
+
+    Each filter is drawn on its own symmetric colour scale (red positive, blue negative, white
+    zero), so the pattern it detects shows whatever its size.
+    """
+    weights = np.asarray(weights)
+    if weights.ndim != 4:
+        raise ValueError(f"plot_filters: weights need shape (out, in, kh, kw), got {weights.shape}")
+    cells = min(columns, len(weights))
+    figure = _figure(1.2 * cells, 1.3 * max(1, -(-len(weights) // columns)) + 0.4)
+    for index, axes in enumerate(_image_grid(figure, len(weights), cells)):
+        kernel = weights[index, 0]
+        scale = float(np.abs(kernel).max()) or 1.0
+        axes.imshow(kernel, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        axes.set_title(f"{index}", fontsize=9)
+    figure.suptitle(title or f"first-layer filters ({weights.shape[2]}x{weights.shape[3]}; red +, blue -)")
+    return _save(figure, path)
+
+
+def plot_feature_maps(
+    image: np.ndarray, maps: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike[str], columns: int = 16
+) -> Path:
+    """One digit, then each named stage's feature maps (channels, h, w) as a row of small images."""
+    rows = [(name, np.asarray(stage)) for name, stage in maps]
+    lines = sum(max(1, -(-len(stage) // columns)) for _, stage in rows)
+    figure = _figure(0.9 * columns, 0.9 * lines + 2.2)
+    digit_area, *stage_areas = figure.subfigures(
+        len(rows) + 1, 1, height_ratios=[1.6] + [max(1, -(-len(s) // columns)) for _, s in rows]
+    )
+    digit_axes = digit_area.subplots()
+    digit_axes.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+    digit_axes.set_axis_off(), digit_axes.set_title("input digit", fontsize=9)
+    for area, (name, stage) in zip(stage_areas, rows):
+        for index, axes in enumerate(_image_grid(area, len(stage), min(columns, len(stage)))):
+            axes.imshow(stage[index], cmap="viridis")
+        area.suptitle(f"{name}: {len(stage)} maps of {stage.shape[1]}x{stage.shape[2]}", fontsize=10)
     return _save(figure, path)
 
 

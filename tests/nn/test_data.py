@@ -63,3 +63,46 @@ def test_a_generator_continues_so_epochs_differ() -> None:
 def test_bad_arguments(X: np.ndarray, y: np.ndarray, batch_size: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         next(nn.data.batches(X, y, batch_size))  # type: ignore[arg-type]
+
+
+def shifted_by_hand(image: np.ndarray, down: int, right: int) -> np.ndarray:
+    """One image (..., H, W) moved down and right, zeros in, written pixel by pixel."""
+    out = np.zeros_like(image)
+    height, width = image.shape[-2:]
+    for r in range(height):
+        for c in range(width):
+            if 0 <= r - down < height and 0 <= c - right < width:
+                out[..., r, c] = image[..., r - down, c - right]
+    return out
+
+
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(0, 2), st.integers(1, 6), st.integers(1, 6)),
+    max_shift=st.integers(0, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_shift_moves_each_image_by_its_own_offset(shape: tuple[int, ...], max_shift: int, seed: int) -> None:
+    shape = shape[:1] + shape[2:] if shape[1] == 0 else shape  # (N, H, W) or (N, C, H, W)
+    images = np.random.default_rng(seed).random(shape).astype(np.float32) + 1  # no zeros, so moves show
+    moved, offsets = nn.data.random_shift(images, max_shift, seed=seed)
+    assert moved.shape == images.shape and moved.dtype == images.dtype
+    assert offsets.shape == (len(images), 2) and np.abs(offsets).max() <= max_shift
+    for image, result, (down, right) in zip(images, moved, offsets):
+        assert np.array_equal(result, shifted_by_hand(image, int(down), int(right)))
+    again, _ = nn.data.random_shift(images, max_shift, seed=seed)
+    assert np.array_equal(again, moved)  # seeded: reproducible
+
+
+def test_random_shift_draws_every_offset() -> None:
+    _, offsets = nn.data.random_shift(np.ones((2000, 5, 5)), 2, seed=0)
+    assert {tuple(o) for o in offsets} == {(a, b) for a in range(-2, 3) for b in range(-2, 3)}
+
+
+@pytest.mark.parametrize(
+    ("images", "max_shift", "message"),
+    [(np.ones((3, 4)), 1, r"shape \(N, H, W\)"), (np.ones((2, 4, 4)), -1, "non-negative"),
+     (np.ones((2, 4, 4)), 1.5, "non-negative"), (np.ones((2, 4, 4)), True, "non-negative")],
+)  # fmt: skip
+def test_random_shift_refuses_bad_arguments(images: np.ndarray, max_shift: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        nn.data.random_shift(images, max_shift)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from strategies import label_pairs
 
+import autograd_lite as ag
 import nn
 from nn import datasets
 from nn.apps import demo
@@ -83,3 +84,37 @@ def test_write_graph_leaves_the_parameter_names_alone(tmp_path):
     assert [parameter.name for parameter in model.parameters()] == before
     assert all(parameter.grad is None or not parameter.grad.any() for parameter in model.parameters())
     assert "layers.1.bias" in (tmp_path / "graph.gv").read_text(encoding="utf-8")
+
+
+def tiny_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((count, 784), dtype=np.float32), rng.integers(0, 10, count)
+
+
+def test_cnn_training_data_adds_shifted_copies_of_every_digit():
+    (x, y), test = tiny_digits(12), tiny_digits(5, seed=1)
+    (x_train, y_train), (x_test, y_test) = demo.training_data(demo.RECIPES["cnn"], ((x, y), test), seed=3)
+    assert x_train.shape == (24, 1, 28, 28) and x_test.shape == (5, 1, 28, 28)
+    np.testing.assert_array_equal(x_train[:12].reshape(12, 784), x)  # the originals first, untouched
+    np.testing.assert_array_equal(y_train, np.concatenate([y, y]))  # each copy keeps its digit's label
+    np.testing.assert_array_equal(y_test, test[1])
+    assert not np.array_equal(x_train[12:], x_train[:12])  # shifted (with 12 digits, some offset is not (0, 0))
+    mlp = demo.training_data(demo.RECIPES["mlp"], ((x, y), test), seed=3)
+    np.testing.assert_array_equal(mlp[0][0], x)  # the MLP trains on the digits as they are
+
+
+def test_cnn_pictures_show_its_filters_and_one_digits_feature_maps(tmp_path):
+    model = demo.digit_cnn(seed=0)
+    images, labels = tiny_digits(6)
+    images = images.reshape(-1, 1, 28, 28)
+    maps = demo.feature_maps(model, images[0])
+    assert [name for name, _ in maps] == ["conv 1 + ReLU", "conv 2 + ReLU"]
+    assert [stage.shape for _, stage in maps] == [(16, 28, 28), (32, 14, 14)]
+    with ag.no_grad():
+        first = model[1](model[0](ag.Tensor(images[:1])))  # conv 1, then its ReLU
+    np.testing.assert_allclose(maps[0][1], first.data[0], rtol=1e-6)
+    history = nn.History()
+    history.append({"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4})
+    written = {path.name for path in demo.write_pictures(model, history, (images, labels), tmp_path, graphs="none")}
+    assert {"filters.png", "feature_maps.png", "curves.png"} <= written
+    assert model.training  # the pictures leave the model's mode alone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from strategies import label_pairs
 
@@ -41,6 +42,16 @@ def test_every_plot_writes_a_png(tmp_path):
         figures.plot_decision_boundary(
             lambda grid: 1 / (1 + np.exp(-grid[:, 0])), rng.random((20, 2)), np.arange(20) % 2, tmp_path / "b.png"
         ),
+        figures.plot_filters(rng.standard_normal((10, 1, 3, 3)), tmp_path / "filters.png"),
+        figures.plot_feature_maps(
+            images[0], [("conv 1", rng.random((10, 28, 28))), ("conv 2", rng.random((20, 14, 14)))], tmp_path / "f.png"
+        ),
     ]
     for path in paths:
         assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_plot_filters_refuses_weights_that_are_not_conv_weights(tmp_path):
+    with pytest.raises(ValueError, match=r"plot_filters: weights need shape \(out, in, kh, kw\), got \(3, 3\)"):
+        figures.plot_filters(np.ones((3, 3)), tmp_path / "filters.png")
+    assert not (tmp_path / "filters.png").exists()
