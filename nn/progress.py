@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import textwrap
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
 #: Epochs shorter than this (seconds) share one run-level bar instead of a line each.
 SHORT_EPOCH = 1.0
@@ -46,16 +45,30 @@ def bar(fraction: float, width: int) -> str:
 
 
 def fit_line(head: str, fraction: float, tail: str, metrics: list[str], width: int) -> str:
-    """``head [bar] tail metrics...`` in at most ``width`` characters: the bar shrinks, then metrics drop off."""
+    """``head [bar] tail metrics...`` in at most ``width`` characters.
+
+    What gives way when it is narrow, in order: the last metrics, the bar's width, the bar, the end of the line.
+    """
     shown = list(metrics)
-    while True:
-        text = " ".join(shown)
-        room = width - len(head) - len(tail) - len(text) - 3  # three separating spaces
-        if room >= BAR_MIN or not shown:
-            break
+
+    def room() -> int:  # what is left for the bar
+        return width - len(head) - len(tail) - len(" ".join(shown)) - 3  # three separating spaces
+
+    while len(shown) > 1 and room() < BAR_MIN:
         shown.pop()
-    line = f"{head} {bar(fraction, max(BAR_MIN, min(BAR_MAX, room)))} {tail} {' '.join(shown)}".rstrip()
-    return line[:width]
+    drawn = bar(fraction, min(BAR_MAX, room())) if room() >= BAR_MIN else ""
+    return " ".join(part for part in (head, drawn, tail, " ".join(shown)) if part)[:width]
+
+
+def wrap_items(items: list[str], width: int, indent: str) -> list[str]:
+    """The items on as few lines of at most ``width`` as fit, never split (one too long alone is cut)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 1 + len(item) <= width:
+            lines[-1] += " " + item
+        else:
+            lines.append((indent + item)[:width])
+    return lines
 
 
 def terminal_width(stream: IO[str]) -> int:
@@ -78,7 +91,7 @@ def is_terminal(stream: IO[str]) -> bool:
 
 
 class TrainingProgress:
-    """The progress of one ``fit``: call :meth:`start_epoch`, :meth:`batch` per batch, :meth:`end_epoch`, :meth:`close`."""
+    """One fit's progress: :meth:`start_epoch`, :meth:`batch` per batch, :meth:`end_epoch`; a context that closes."""
 
     def __init__(
         self,
@@ -104,13 +117,14 @@ class TrainingProgress:
         self.epoch, self.epoch_steps, self.epoch_total = epoch, 0, steps
         self.epoch_started = self.clock()
 
-    def batch(self, running: dict[str, float]) -> None:
-        """One batch done; ``running`` holds the epoch's loss and metrics so far."""
+    def batch(self, totals: dict[str, float], seen: int) -> None:
+        """One batch done; ``totals`` are the epoch's loss and metrics so far, summed over ``seen`` samples."""
         self.steps += 1
         self.epoch_steps += 1
-        now = self.clock()
-        if self.terminal and (now - self.last_drawn >= REDRAW_EVERY or self.epoch_steps == 1):
-            self.draw(running, now)
+        if self.terminal:
+            now = self.clock()
+            if now - self.last_drawn >= REDRAW_EVERY or self.epoch_steps == 1:
+                self.draw({name: total / seen for name, total in totals.items()}, now)
 
     def draw(self, running: dict[str, float], now: float) -> None:
         """Redraw the live line: this epoch's bar, or the run's once epochs are short."""
@@ -135,7 +149,7 @@ class TrainingProgress:
                 self.draw(record, now)
                 return
             self.keep(f"epoch {self.epoch}/{self.epochs}", seconds if not self.run_level else now - self.started)
-        elif self.verbose or last or seconds >= SHORT_EPOCH or now - self.last_plain >= PLAIN_EVERY:
+        elif self.verbose or last or self.epoch == 1 or seconds >= SHORT_EPOCH or now - self.last_plain >= PLAIN_EVERY:
             values = ", ".join(metrics_text(record, short=False))
             self.write(f"epoch {self.epoch}/{self.epochs}: {values} ({seconds:.1f} s)\n")
             self.last_plain = now
@@ -148,10 +162,15 @@ class TrainingProgress:
         if len(f"{head} {bar(fraction, BAR_MIN)} {tail} {' '.join(metrics)}") <= self.width:
             lines = [fit_line(head, fraction, tail, metrics, self.width)]
         else:  # the metrics go on the lines below the bar
-            wrapped = textwrap.wrap(" ".join(metrics), self.width, initial_indent="  ", subsequent_indent="  ")
-            lines = [fit_line(head, fraction, tail, [], self.width), *wrapped]
+            lines = [fit_line(head, fraction, tail, [], self.width), *wrap_items(metrics, self.width, "  ")]
         self.write(CLEAR_LINE + "\n".join(lines) + "\n")
         self.live = False
+
+    def __enter__(self) -> TrainingProgress:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Training ended (or stopped early, or failed): leave no half-drawn line behind."""
@@ -164,10 +183,34 @@ class TrainingProgress:
         self.stream.flush()
 
 
-def progress_for(enabled: bool, quiet: bool, verbose: bool, epochs: int, total_steps: int) -> Any:
-    """The TrainingProgress fit reports to, or None when it prints nothing (``quiet``, or ``progress=False``)."""
+class SilentProgress:
+    """What fit reports to when it prints nothing: every call does nothing."""
+
+    def start_epoch(self, epoch: int, steps: int) -> None:
+        """Nothing to show."""
+
+    def batch(self, totals: dict[str, float], seen: int) -> None:
+        """Nothing to show."""
+
+    def end_epoch(self, record: dict[str, float]) -> None:
+        """Nothing to show."""
+
+    def __enter__(self) -> SilentProgress:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        pass
+
+
+def progress_for(
+    enabled: bool, quiet: bool, verbose: bool, epochs: int, total_steps: int
+) -> TrainingProgress | SilentProgress:
+    """What fit reports to: a TrainingProgress on stderr, or a SilentProgress (``quiet`` or ``progress=False``)."""
+    for name, value in (("progress", enabled), ("quiet", quiet), ("verbose", verbose)):
+        if not isinstance(value, bool):
+            raise TypeError(f"fit: {name} must be True or False, got {value!r}")
     if quiet and verbose:
         raise ValueError("fit: quiet=True and verbose=True contradict each other; choose one")
     if quiet or not enabled:
-        return None
+        return SilentProgress()
     return TrainingProgress(epochs, total_steps, verbose=verbose)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import math
@@ -19,6 +18,7 @@ from nn.metrics import accuracy
 from nn.module import Module
 from nn.notebook import figure_png, notebook_figure
 from nn.optim import Optimizer
+from nn.progress import SilentProgress, TrainingProgress, progress_for
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -138,13 +138,16 @@ def fit(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     scheduler: LRScheduler | ReduceLROnPlateau | None = None,
     clip_grad_norm: float | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in mini-batches; return the per-epoch History.
 
     Train loss and metrics are averages over the epoch's batches (weighted by batch size),
     measured while the weights change; validation values are measured after each epoch.
-    One progress bar (tqdm) per epoch shows the running loss and metrics, then the epoch's
-    values (validation included), unless ``progress=False``.
+    Progress goes to stderr (see nn.progress): a bar that fits the terminal, a line kept per epoch
+    (one bar for the run when epochs take under a second); plain lines when not a terminal.
+    ``quiet=True`` (or ``progress=False``) prints nothing; ``verbose=True`` keeps every epoch's line.
     ``max_iterations`` stops after that many mini-batch steps (the last epoch may be partial);
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     ``scheduler`` steps after each epoch (ReduceLROnPlateau with val_loss, or loss without
@@ -159,24 +162,24 @@ def fit(
     history = History()
     step = _optimizer_step(optimizer, scheduler, clip_grad_norm, total_steps)
     steps = 0
-    for epoch in range(1, epochs + 1):
-        if steps >= total_steps:
-            break
-        with _progress_bar(min(per_epoch, total_steps - steps), progress, f"epoch {epoch}/{epochs}") as bar:
+    with progress_for(progress, quiet, verbose, epochs, total_steps) as report:
+        for epoch in range(1, epochs + 1):
+            if steps >= total_steps:
+                break
+            report.start_epoch(epoch, min(per_epoch, total_steps - steps))
             epoch_batches = itertools.islice(
                 batches(X, y, batch_size, shuffle=shuffle, seed=generator), total_steps - steps
             )
-            record, taken = _train_epoch(model, loss, optimizer, epoch_batches, functions, epoch, bar, step)
+            record, taken = _train_epoch(model, loss, optimizer, epoch_batches, functions, epoch, report, step)
             steps += taken
             if validation is not None:
                 scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
                 record.update({f"val_{name}": score for name, score in scores.items()})
             history.append(record)
             _step_per_epoch(scheduler, record)
-            if bar is not None:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()}, refresh=True)
-        if on_epoch is not None:
-            on_epoch(epoch, record)
+            report.end_epoch(record)
+            if on_epoch is not None:
+                on_epoch(epoch, record)
     return history
 
 
@@ -250,7 +253,7 @@ def _train_epoch(
     epoch_batches: Iterable[tuple[np.ndarray, np.ndarray]],
     functions: dict[str, Metric],
     epoch: int,
-    bar: Any,
+    report: TrainingProgress | SilentProgress,
     step: Callable[[], None],
 ) -> tuple[dict[str, float], int]:
     """One optimizer step per batch; the epoch's loss and metrics (weighted by batch size) and the steps taken."""
@@ -272,10 +275,7 @@ def _train_epoch(
         _accumulate(totals, functions, number, outputs, yb)
         seen += len(xb)
         steps += 1
-        if bar is not None:
-            bar.update(1)
-            if bar.n % 10 == 0 or bar.n == bar.total:  # refreshing every batch would cost more than it shows
-                bar.set_postfix({name: f"{total / seen:.4g}" for name, total in totals.items()}, refresh=False)
+        report.batch(totals, seen)
     return {name: total / seen for name, total in totals.items()}, steps
 
 
@@ -286,17 +286,6 @@ def _accumulate(
     totals["loss"] += loss_value * len(target)
     for name, function in functions.items():
         totals[name] += function(outputs.data, target) * len(target)
-
-
-def _progress_bar(total: int, enabled: bool, description: str) -> contextlib.AbstractContextManager:
-    """A tqdm bar that closes itself (also on an error mid-epoch), or, disabled or without tqdm, None."""
-    if not enabled:
-        return contextlib.nullcontext()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is a convenience: train without it
-        return contextlib.nullcontext()
-    return tqdm(total=total, desc=description, unit="batch")
 
 
 @ag.no_grad()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -114,17 +116,23 @@ def custom_metric(outputs: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean(outputs[:, 0]))
 
 
-def test_progress_bar_can_be_turned_off(capsys: pytest.CaptureFixture[str]) -> None:
-    def train(progress: bool) -> None:
+def test_progress_can_be_turned_off(capsys: pytest.CaptureFixture[str]) -> None:
+    def train(**switches: bool) -> None:
         model = nn.MLP([2, 1], rng=0)
         nn.fit(model, nn.mse_loss, nn.optim.SGD(model.parameters(), lr=0.1), np.zeros((8, 2)), np.zeros((8, 1)),
-               epochs=2, batch_size=4, progress=progress)  # fmt: skip
+               epochs=2, batch_size=4, **switches)  # fmt: skip
 
-    train(progress=False)
-    assert capsys.readouterr().err == ""
-    train(progress=True)
-    err = capsys.readouterr().err
-    assert "epoch 1/2" in err and "epoch 2/2" in err and "2/2" in err and "loss=" in err  # one bar per epoch
+    for switches in ({"progress": False}, {"quiet": True}):
+        train(**switches)
+        assert capsys.readouterr() == ("", "")
+    train()
+    err = capsys.readouterr().err  # not a terminal: plain lines, first and last epoch (see tests/nn/test_progress.py)
+    assert [re.sub(r"\(\d+\.\d s\)", "(seconds)", line) for line in err.splitlines()] == [
+        "epoch 1/2: loss 0 (seconds)",
+        "epoch 2/2: loss 0 (seconds)",
+    ]
+    with pytest.raises(ValueError, match="quiet=True and verbose=True"):
+        train(quiet=True, verbose=True)
 
 
 def test_history_plot_saves_a_png(tmp_path: object) -> None:
