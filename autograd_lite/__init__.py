@@ -12,6 +12,8 @@ tape, backward) <- ``ops`` (the op table) <- ``numpy_routing``, ``functional``,
 ``gradcheck`` (transforms) <- ``teaching`` (graphs, the trace, the stepper, explain).
 """
 
+from typing import Any
+
 from autograd_lite import random
 from autograd_lite.creation import (
     arange,
@@ -56,6 +58,15 @@ from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import draw_graph
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # ag.exercises is imported on first use: it needs hypothesis, and most programs never grade an exercise
+    if name == "exercises":
+        import importlib
+
+        return importlib.import_module("autograd_lite.exercises")
+    raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
 
 __all__ = [
     *OPS,

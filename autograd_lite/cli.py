@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "numpy": ("autograd_lite.numpy_routing:main", "list NumPy's functions: differentiable, plain by nature, refused"),
     "demo": ("nn.apps.demo:main", "train a network on handwritten digits and write pictures of what happened"),
     "mnist": ("nn.apps.mnist:main", "train on MNIST (--data DIR: the full IDX files), textbook or modern recipe"),
+    "exercise": ("autograd_lite.exercises.command:main", "write an op's backward yourself, graded by property tests"),
 }
 
 
