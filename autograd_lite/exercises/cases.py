@@ -110,3 +110,31 @@ def elementwise_edges(function: Callable[..., Any], values: list[float]) -> Call
 
 
 __all__ = ["away_from_zero", "floats", "tying_values"]
+
+
+def reduction_edges(function: Callable[..., Any], values: Any = None) -> Callable[[], list[Case]]:
+    """Reductions over a middle or trailing axis, where g must be put back on the reduced axes (tried last)."""
+
+    def build() -> list[Case]:
+        data = values if values is not None else np.linspace(-1.0, 2.0, 12)
+        wide, deep = np.resize(data, (2, 3)), np.resize(data, (2, 3, 2))
+        return [
+            Case((wide,), lambda t: function(t, axis=1, keepdims=False), smooth=values is None),
+            Case((deep,), lambda t: function(t, axis=(0, 2), keepdims=False), smooth=values is None),
+            Case((deep,), lambda t: function(t, axis=1, keepdims=True), smooth=values is None),
+        ]
+
+    return build
+
+
+def broadcasting_edges(function: Callable[..., Any], second: float = 0.0) -> Callable[[], list[Case]]:
+    """Operands broadcast against each other along leading and size-1 axes (tried last)."""
+
+    def build() -> list[Case]:
+        grid = np.linspace(-1.0, 2.0, 6).reshape(2, 3)
+        return [
+            Case((grid, np.array([0.7, -1.3, 1.1]) + second), function),
+            Case((grid[:, :1], np.array([[0.6, -1.2, 0.9]]) + second), function),
+        ]
+
+    return build

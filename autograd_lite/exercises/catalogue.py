@@ -188,6 +188,7 @@ ADD = _vjp(
     ),
     binary_stub("Add", "a + b with broadcasting; each vjp returns exactly its input's shape.", "a + b"),
     lambda: cases.binary(ag.add),
+    edges=cases.broadcasting_edges(ag.add),
     strict_shapes=True,
     mistakes=(
         Mistake(
@@ -213,6 +214,7 @@ MUL = _vjp(
     ("Change a a little: a*b changes by b times as much.", "vjp_a returns g * b.", "vjp_b returns g * a."),
     binary_stub("Mul", "a * b, the product rule.", "a * b"),
     lambda: cases.binary(ag.mul),
+    edges=cases.broadcasting_edges(ag.mul),
     mistakes=(
         Mistake(
             "product rule swapped",
@@ -230,6 +232,7 @@ DIV = _vjp(
     ("Write a/b as a * b**-1.", "vjp_a: g / b.", "vjp_b: -g * a / b**2, or -g * out / b (out = a/b)."),
     binary_stub("Div", "a / b, b away from 0.", "a / b"),
     lambda: cases.binary(ag.div, second=cases.away_from_zero(0.5)),
+    edges=cases.broadcasting_edges(ag.div, second=3.0),
     mistakes=(
         Mistake(
             "multiplied instead of divided",
@@ -415,6 +418,7 @@ SUM = _vjp(
     ),
     reduction_stub("Sum", "a.sum(axis, keepdims).", "np.sum(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.sum),
+    edges=cases.reduction_edges(ag.sum),
     mistakes=reduction_mistakes(lambda c: 1.0),
 )
 
@@ -431,6 +435,7 @@ MEAN = _vjp(
     ),
     reduction_stub("Mean", "a.mean(axis, keepdims).", "np.mean(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.mean),
+    edges=cases.reduction_edges(ag.mean),
     mistakes=(
         Mistake(
             "missing 1/n",
@@ -468,6 +473,9 @@ MATMUL = _vjp(
         ],
     ),
     cases.matmul,
+    edges=lambda: [
+        cases.Case((np.linspace(-1.0, 1.0, 6).reshape(2, 3), np.linspace(0.5, 2.0, 12).reshape(3, 4)), ag.matmul)
+    ],
     mistakes=(
         Mistake(
             "transposed matmul",
@@ -511,7 +519,10 @@ SOFTMAX = _vjp(
         [("vjp_a", "g, out, a, axis", "The gradient for a. out is softmax(a).")],
     ),
     lambda: cases.along_axis(ag.softmax),
-    edges=lambda: [cases.Case((np.array([[-60.0, 0.0, 60.0], [1.0, 1.0, 1.0]]),), lambda t: ag.softmax(t, axis=-1))],
+    edges=lambda: [
+        cases.Case((np.array([[-60.0, 0.0, 60.0], [1.0, 1.0, 1.0]]),), lambda t: ag.softmax(t, axis=-1)),
+        cases.Case((np.linspace(-1.0, 2.0, 12).reshape(2, 3, 2),), lambda t: ag.softmax(t, axis=1)),
+    ],
     mistakes=(
         Mistake(
             "missing cross terms",
@@ -599,7 +610,8 @@ MAX = _vjp(
     reduction_stub("Max", "a.max(axis, keepdims).", "np.max(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.max, cases.tying_values),
     edges=lambda: [
-        cases.Case((np.array([[2.0, 2.0, 1.0], [0.5, 0.5, 0.5]]),), lambda t: ag.max(t, axis=1), smooth=False)
+        cases.Case((np.array([[2.0, 2.0, 1.0], [0.5, 0.5, 0.5]]),), lambda t: ag.max(t, axis=1), smooth=False),
+        *cases.reduction_edges(ag.max, np.array([2.0, 2.0, -1.0, 0.5, 2.0, 0.0]))(),
     ],
     mistakes=(
         Mistake(

@@ -27,7 +27,9 @@ from autograd_lite.gradcheck import numerical_grad
 #: Seconds one call of the learner's code may take before it is stopped (an endless loop, say).
 CALL_LIMIT = 2.0
 #: Examples hypothesis draws per check (after the edge values); a failure is then shrunk.
-EXAMPLES = 40
+EXAMPLES = 60
+#: The random seed of the search: the same file gets the same verdict and the same smallest example every time.
+SEED = 15
 PACKAGE = str(Path(__file__).resolve().parents[1])
 
 
@@ -65,6 +67,7 @@ class Failure:
     message: str
     numerical: np.ndarray | None = None
     where: str = ""  # the learner's lines in the traceback
+    edge: bool = False  # found among the edge values (tried as given, not shrunk)
 
 
 @dataclass
@@ -402,7 +405,7 @@ class _FailedError(Exception):
 
 def search(exercise: Exercise, solution: Any, examples: int = EXAMPLES) -> tuple[list[Failure], int]:
     """Run the property test on the learner's solution: (every failure seen, smallest last; examples tried)."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
     failures: list[Failure] = []
     tried = [0]
@@ -414,9 +417,9 @@ def search(exercise: Exercise, solution: Any, examples: int = EXAMPLES) -> tuple
             failures.append(failure)
             raise _FailedError
 
-    test = given(case=exercise.cases())(holds)
+    test = seed(SEED)(given(case=exercise.cases())(holds))
     test = settings(
-        max_examples=examples, deadline=None, database=None, derandomize=True, verbosity=Verbosity.quiet,
+        max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink),
         print_blob=False, report_multiple_bugs=False,
     )(test)  # fmt: skip
@@ -431,6 +434,7 @@ def search(exercise: Exercise, solution: Any, examples: int = EXAMPLES) -> tuple
         tried[0] += 1
         failure = grade_case(exercise, solution, edge)
         if failure is not None:
+            failure.edge = True
             failures.append(failure)
             break
     return failures, tried[0]
@@ -442,7 +446,7 @@ def survey(exercise: Exercise, solution: Any, examples: int = 15) -> list[Failur
     The smallest example is often degenerate (a = 0, where out * (1 - out) equals out * out), so
     two wrong formulas can agree on it; on unshrunk examples they rarely do.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
     failures: list[Failure] = []
 
@@ -452,9 +456,9 @@ def survey(exercise: Exercise, solution: Any, examples: int = 15) -> list[Failur
             failures.append(failure)
 
     test = settings(
-        max_examples=examples, deadline=None, database=None, derandomize=True, verbosity=Verbosity.quiet,
+        max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck), phases=(Phase.generate,),
-    )(given(case=exercise.cases())(record))  # fmt: skip
+    )(seed(SEED + 1)(given(case=exercise.cases())(record)))  # fmt: skip
     try:
         test()
     except Exception:  # a survey is extra evidence only

@@ -24,7 +24,7 @@ def array_text(value: Any, digits: int = 6) -> str:
     return " ".join(text.split())
 
 
-def example_lines(failure: Failure, names: list[str]) -> list[str]:
+def example_lines(failure: Failure, names: list[str], tangent: bool = False) -> list[str]:
     """The smallest failing example: every input, the parameters and the upstream gradient."""
     context = failure.context
     lines = []
@@ -34,7 +34,7 @@ def example_lines(failure: Failure, names: list[str]) -> list[str]:
     for key, value in context.params.items():
         if value is not None:
             lines.append(f"{key} = {array_text(value) if isinstance(value, np.ndarray) else repr(value)}")
-    what = "tangent" if failure.stage != "forward" and "jvp" in failure.message else "upstream g"
+    what = "tangent t" if tangent else "upstream g"
     lines.append(f"{what} = {array_text(context.upstream)}")
     return lines
 
@@ -94,8 +94,11 @@ class Report:
         ]
         if failure.where:
             lines += ["  in your code:", *("  " + line for line in failure.where.rstrip().splitlines())]
-        lines.append(f"  smallest failing example hypothesis found (after {result.examples} tried):")
-        lines += [f"    {line}" for line in example_lines(failure, names)]
+        if failure.edge:
+            lines.append(f"  {result.examples - 1} drawn examples passed; this edge case fails:")
+        else:
+            lines.append(f"  smallest failing example hypothesis found (after {result.examples} tried):")
+        lines += [f"    {line}" for line in example_lines(failure, names, exercise.kind == "jvp")]
         rows = element_rows(failure)
         if rows:
             lines += [f"  the gradient of {failure.context.name}, element by element:", *rows]
@@ -109,10 +112,16 @@ class Report:
         lines = []
         if mistake is not None:
             lines.append(f"  diagnosis: {mistake.label}: {mistake.message}")
+        elif result.failure is not None and result.failure.context.error is not None:
+            lines.append("  diagnosis: fix the error above first (your line is shown)")
         else:
             lines.append("  diagnosis: no classic mistake recognised; compare your numbers with the engine's above")
         if self.page is not None:
             lines.append(f"  side by side, node by node, first diverging node highlighted: {self.page}")
+        elif exercise.kind == "jvp":
+            lines.append(
+                "  (forward mode has no backward pass to put side by side: the numbers above are the comparison)"
+            )
         if self.hints_left:
             lines.append(f"  stuck? autograd-lite exercise hint {exercise.name}  ({self.hints_left} hint(s) left)")
         lines.append(f"  the engine's own answer: {exercise.reference}")
