@@ -138,6 +138,12 @@ GENERIC_MISTAKES: tuple[Mistake, ...] = (
         lambda c: isinstance(c.error, NotImplementedError),
     ),
     Mistake(
+        "changed in place",
+        "a rule must leave its arguments alone: the engine hands it its own buffers (g may be shared by other "
+        "nodes), so `g *= x` corrupts them; return a new array (g * x)",
+        lambda c: type(c.error).__name__ == "InPlaceError",
+    ),
+    Mistake(
         "overflow",
         "your gradient is nan or inf where the engine's is finite: an exp overflowed or you divided by zero "
         "(float32 overflows from exp(89) on); compute it from `out`, the op's output, which is already finite",

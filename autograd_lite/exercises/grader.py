@@ -37,6 +37,10 @@ class LearnerTimeoutError(Exception):
     """The learner's code ran longer than CALL_LIMIT seconds."""
 
 
+class InPlaceError(Exception):
+    """The learner's rule changed one of its arguments (an array the engine shares) in place."""
+
+
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Stop the code inside after ``seconds`` (SIGALRM; in the main thread on Unix, else no limit)."""
@@ -159,22 +163,37 @@ def op_names(exercise: Exercise, setup: OpSetup) -> list[tuple[int, str]]:
 
 
 def op_context(exercise: Exercise, solution: Any, setup: OpSetup, index: int, name: str) -> Context:
-    """The engine's and the learner's answer for one input (a vjp, or a jvp with only that input moving)."""
+    """The engine's and the learner's answer for one input (a vjp, or a jvp with only that input moving).
+
+    The learner's rule gets copies of the arrays, and a rule that changes one in place is refused: in
+    the engine those are shared buffers (the upstream gradient, the inputs other nodes read too).
+    """
     reference, inputs, params, out = setup.reference, setup.inputs, setup.params, setup.out
     like = inputs[index]
     if exercise.kind == "jvp":
         upstream = upstream_for(like.shape, like.dtype)
         tangents: list[Any] = [upstream if i == index else None for i in range(len(inputs))]
         expected = np.broadcast_to(reference.tangent(tangents, out, inputs, params), out.shape)
-        learner = lambda: solution.tangent(tangents, out, inputs, params)
         local = None
     else:
         upstream = setup.upstream
         expected = unbroadcast(np.asarray(reference.vjp(index, upstream, out, inputs, params)), like.shape)
         ones = np.ones_like(upstream)
         local = unbroadcast(np.asarray(reference.vjp(index, ones, out, inputs, params)), like.shape)
-        learner = lambda: solution.vjp(index, upstream, out, inputs, params)
-    raw, error = run_learner(learner)
+    given = {"t" if exercise.kind == "jvp" else "g": upstream, "out": out}
+    given.update(
+        (reference.arguments[i] if i < len(reference.arguments) else f"input {i}", x) for i, x in enumerate(inputs)
+    )
+    copies = {key: np.array(value, copy=True) for key, value in given.items()}
+    mine = tuple(copies[key] for key in list(copies)[2:])
+    if exercise.kind == "jvp":
+        moving = [copies["t"] if i == index else None for i in range(len(inputs))]
+        raw, error = run_learner(solution.tangent, moving, copies["out"], mine, params)
+    else:
+        raw, error = run_learner(solution.vjp, index, copies["g"], copies["out"], mine, params)
+    changed = [key for key in copies if not np.array_equal(copies[key], given[key], equal_nan=True)]
+    if error is None and changed:
+        error = InPlaceError(f"it changed {', '.join(changed)} in place")
     got, problem = (None, None) if error is not None else as_gradient(raw)
     return Context(
         name, index, upstream, out, inputs, params, np.asarray(expected, np.float64),

@@ -103,6 +103,11 @@ def ties_first(g: Any, out: Any, a: Any, axis: Any, keepdims: bool) -> Any:
     return g.reshape(kept) * np.moveaxis(first.reshape(moved.shape), range(-len(axes), 0), axes)
 
 
+def sigmoid_in_place(g: Any, out: Any, a: Any) -> Any:
+    g *= out * (1 - out)  # the right numbers, but it writes into the engine's upstream buffer
+    return g
+
+
 def assigned(g: Any, out: Any, a: Any, index: Any) -> Any:
     grad = np.zeros_like(a)
     grad[index] = g
@@ -173,6 +178,7 @@ WRONG: list[tuple[str, str, Any]] = [  # (exercise, the diagnosis it must get, t
     ("sigmoid", "sign slip", rules(Sigmoid, lambda g, o, a: -g * o * (1 - o))),
     ("sigmoid", "missing upstream factor", rules(Sigmoid, lambda g, o, a: o * (1 - o))),
     ("sigmoid", "overflow", rules(Sigmoid, lambda g, o, a: g * np.exp(-a) / (1 + np.exp(-a)) ** 2)),
+    ("sigmoid", "changed in place", rules(Sigmoid, sigmoid_in_place)),
     ("sigmoid_graph", "missing square", sigmoid_graph("square")),
     ("sigmoid_graph", "missing local derivative", sigmoid_graph("local")),
     ("sigmoid_graph", "missing -1", sigmoid_graph("minus")),
