@@ -54,6 +54,7 @@ from autograd_lite.functional import (
 from autograd_lite.gradcheck import GradientCheckError, check_grad, numerical_grad
 from autograd_lite.ops import *  # noqa: F403 - the public op functions, one per entry of the op table
 from autograd_lite.ops import OP_TABLE, OPS, linalg  # ag.linalg: the matrix ops under NumPy's np.linalg names
+from autograd_lite.teaching.forward_mode import ForwardTrace, trace_forward
 from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import draw_graph
 
@@ -74,6 +75,6 @@ __all__ = [
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "hvp", "elementwise_grad", "checkpoint", "numerical_grad", "check_grad",
-    "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace", "random",
+    "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace", "trace_forward", "ForwardTrace", "random",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
 ]  # fmt: skip

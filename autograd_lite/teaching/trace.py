@@ -10,6 +10,8 @@ tensor receives gradients from several consumers. Printing the trace gives a tab
 from __future__ import annotations
 
 import html
+import re
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import Node, Tensor, no_grad, run_backward, unbroadcast
+from autograd_lite.teaching.notation import named_rule, plugged_rule, pretty
 from autograd_lite.teaching.stepper import stepper_page
 from autograd_lite.teaching.viz import (
     MAX_DRAWN_INPUTS,
@@ -51,6 +54,19 @@ class GradientSent:
     total: np.ndarray  # everything this tensor has received so far, this step included
     previous_total: np.ndarray | None  # the running sum before this step (None on the first)
     contributions: int  # how many gradients the tensor has received so far
+    named_formula: str = ""  # the rule with the inputs' labels for a/b: "d(1/v3)/dv3 = -1/v3**2"
+    plugged: str | None = None  # its right-hand side with the numbers in: "-1/1.368**2" (scalars only)
+
+    @property
+    def local_text(self) -> str:
+        """The local derivative as one line: named rule, the numbers plugged in, the engine's value."""
+        rule = pretty(self.named_formula or self.formula)
+        if self.local_derivative is None:
+            return rule
+        value = format_array(self.local_derivative)
+        if self.plugged is not None and pretty(self.plugged) not in (value, rule.rpartition(" = ")[2]):
+            return f"{rule} = {pretty(self.plugged)} = {value}"
+        return rule if rule.endswith(f" = {value}") else f"{rule} = {value}"
 
 
 @dataclass(frozen=True)
@@ -80,21 +96,21 @@ class BackwardStep:
 
     def describe(self, root_label: str = "f", digits: int = 4, max_inputs: int | None = MAX_DRAWN_INPUTS) -> str:
         """The step's arithmetic in a few lines of plain text (shown beside the graph)."""
+        upstream = format_array(self.upstream, digits)
         lines = [
             f"{self.op}: {self.expression}",
             f"{self.output_label} = {format_array(self.output.data, digits)}",
-            f"upstream d{root_label}/d{self.output_label} = {format_array(self.upstream, digits)}",
+            f"upstream d{root_label}/d{self.output_label} = {upstream}",
         ]
         shown = self.sent if max_inputs is None else self.sent[:max_inputs]
         for item in shown:
-            lines.append(f"to {item.label}: {item.formula}")
+            lines.append(f"to {item.label}: local {item.local_text}")
+            sent = format_array(item.gradient, digits)
             if item.local_derivative is not None:
-                lines.append(
-                    f"  local {format_array(item.local_derivative, digits)} x upstream "
-                    f"{format_array(self.upstream, digits)} = {format_array(item.gradient, digits)}"
-                )
+                local = format_array(item.local_derivative, digits)
+                lines.append(f"  upstream {upstream} × local {local} = sent {sent}")
             else:
-                lines.append(f"  sends {format_array(item.gradient, digits)}")
+                lines.append(f"  sent {sent}")
             if item.previous_total is not None:
                 lines.append(
                     f"  accumulated: {format_array(item.previous_total, digits)} + "
@@ -205,6 +221,80 @@ class BackwardTrace:
     def __repr__(self) -> str:
         return f"<BackwardTrace of {len(self.steps)} steps from {self.root_label}>"
 
+    # ----- the forward pass and the closing summary ----------------------------------------
+    def forward_steps(self) -> list[str]:
+        """The forward pass op by op, in tape order: ``Exp: v2 = exp(v1) = exp(-1) = 0.3679``."""
+        layout = self.layout
+        return [
+            forward_text(node, layout.label(result), [layout.label(t) for t in inputs], inputs, result)
+            for node, result in layout.ops
+            for inputs in [layout.inputs_of(node)]
+        ]
+
+    def summary(self, digits: int = 4, max_gradients: int | None = MAX_PRINTED_GRADIENTS) -> str:
+        """Every leaf's gradient, as the chain rule wrote it: the product of local derivatives along each path.
+
+        ``df/dx = dv4/dv3 · dv3/dv2 · dv2/dv1 · dv1/dx``, then the rules with names, then the numbers,
+        then the engine's total. Where the paths are too many or carry arrays, the sum of what
+        the leaf received, step by step.
+        """
+        label = self.layout.label(self.output)
+        root = self.root_label
+        lines = [
+            f"gradients of {root if label == root else f'{root} = {label}'} = {format_array(self.output.data, digits)}:"
+        ]
+        items = list(self._leaf_receipts().items())
+        printed = items if max_gradients is None else items[:max_gradients]
+        for leaf_label, (tensor, receipts) in printed:
+            lines.extend(self._gradient_story(leaf_label, tensor, receipts, digits))
+        if len(printed) < len(items):
+            lines.append(f"... {len(items) - len(printed):,} more (trace.gradients has them all)")
+        return "\n".join(lines)
+
+    def _leaf_receipts(self) -> dict[str, tuple[Tensor, list[tuple[BackwardStep, GradientSent]]]]:
+        receipts: dict[str, tuple[Tensor, list[tuple[BackwardStep, GradientSent]]]] = {}
+        for step in self.steps:
+            for item in step.sent:
+                if item.tensor.node is None:
+                    receipts.setdefault(item.label, (item.tensor, []))[1].append((step, item))
+        return receipts
+
+    def _gradient_story(
+        self, leaf_label: str, tensor: Tensor, receipts: list[tuple[BackwardStep, GradientSent]], digits: int
+    ) -> list[str]:
+        total = format_array(receipts[-1][1].total, digits)
+        name = f"d{self.root_label}/d{leaf_label}"
+        paths = _chain_paths(self, tensor)
+        if paths is None:  # arrays or too many paths: what arrived, step by step
+            parts = [
+                f"{format_array(item.gradient, digits)} (step {step.index + 1}, {step.op})" for step, item in receipts
+            ]
+            return [f"{name} = {' + '.join(parts)}" + (f" = {total}" if len(parts) > 1 else "")]
+        seed = "" if np.all(self.seed == 1) else f"{format_array(self.seed, digits)} · "
+
+        def joined(factor: Any) -> str:
+            def term(path: list[tuple[BackwardStep, GradientSent]]) -> str:
+                texts = [factor(item) if isinstance(factor(item), str) else "" for _, item in path]
+                grouped = [_grouped(text) for text in texts] if len(path) > 1 or seed else texts
+                return seed + " · ".join(grouped)
+
+            return " + ".join(term(path) for path in paths)
+
+        names = " + ".join(
+            seed + " · ".join(f"d{step.output_label}/d{item.label}" for step, item in path) for path in paths
+        )
+        rules = joined(lambda item: pretty((item.named_formula or item.formula).rpartition(" = ")[2]))
+        plugged = joined(
+            lambda item: pretty(item.plugged) if item.plugged else format_array(item.local_derivative, digits)
+        )
+        numbers = joined(lambda item: format_array(item.local_derivative, digits))
+        lines = [f"{name} = {names}"]
+        for text in dict.fromkeys([rules, plugged, numbers]):  # each distinct line once, in this order
+            if text not in (names, total):
+                lines.append(f"{' ' * len(name)} = {text}")
+        lines[-1] += f" = {total}"
+        return lines
+
     # ----- pictures -------------------------------------------------------------------
     def grads_after(self, index: int) -> dict[int, np.ndarray]:
         """id(tensor) -> the gradient known once step ``index`` has run (-1: only the seed)."""
@@ -245,9 +335,20 @@ class BackwardTrace:
         """One ``graphviz.Digraph`` per step (drawn when accessed, so long traces cost nothing up front)."""
         return _Frames(self, show_values, rankdir)
 
-    def to_html(self, path: str | Path | None = None, title: str | None = None, max_ops: int = MAX_DRAWN_OPS) -> str:
-        """One self-contained HTML page stepping through the trace; written to ``path`` if given."""
-        page = stepper_page(self, title or f"Backward pass of {self.root_label}", max_ops)
+    def to_html(
+        self,
+        path: str | Path | None = None,
+        title: str | None = None,
+        max_ops: int = MAX_DRAWN_OPS,
+        mode: str = "reverse",
+    ) -> str:
+        """One self-contained HTML page stepping through the trace; written to ``path`` if given.
+
+        It shows the forward pass op by op, then the backward pass, then every gradient; its
+        mode switch also shows forward mode (one pass per input element) and both side by side.
+        ``mode`` is the one it opens in: "reverse", "forward" or "both".
+        """
+        page = stepper_page(self, title or f"Backward pass of {self.root_label}", max_ops, mode=mode)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
@@ -290,17 +391,44 @@ class _Frames(Sequence):
 # ----- recording --------------------------------------------------------------------
 def _expression(node: Node, output_label: str, input_labels: Sequence[str]) -> str:
     """What the step computes, written as the op's notation (``v4 = 1 / v3``) or as a call with its parameters."""
+    return f"{output_label} = {_written(node, input_labels)}"
+
+
+def _written(node: Node, operands: Sequence[str]) -> str:
+    """The op applied to ``operands`` (labels or numbers): ``1 / v3``, ``exp(-1)``, ``sum(v2, axis=0)``."""
     op = type(node)
-    if op.notation and op.notation.count("{") == len(input_labels):
-        return f"{output_label} = {op.notation.format(*input_labels)}"
+    if op.notation and op.notation.count("{") == len(operands):
+        return op.notation.format(*operands)
     name = op.function_name()
-    arguments = list(input_labels)
+    arguments = list(operands)
+    if len(arguments) > MAX_DRAWN_INPUTS:  # sum(stack([10,000 scalars])) is not written out in full
+        arguments = [
+            *arguments[: MAX_DRAWN_INPUTS - 1],
+            f"... {len(arguments) - MAX_DRAWN_INPUTS:,} more",
+            arguments[-1],
+        ]
     for key, value in node.params.items():
         if value is None or value is False or isinstance(value, np.ndarray):
             continue
         text = repr(value) if not isinstance(value, np.dtype) else str(value)
         arguments.append(f"{key}={text if len(text) <= 20 else text[:17] + '...'}")
-    return f"{output_label} = {name}({', '.join(arguments)})"
+    return f"{name}({', '.join(arguments)})"
+
+
+def forward_text(node: Node, output_label: str, labels: Sequence[str], inputs: Sequence[Tensor], output: Tensor) -> str:
+    """One op of the forward pass: what it computes, with the numbers in when they are single numbers.
+
+    ``Exp: v2 = exp(v1) = exp(-1) = 0.3679``; for arrays, the value (or its summary) alone.
+    """
+    value = format_array(output.data)
+    line = f"{node.op}: {_expression(node, output_label, labels)}"
+    if 0 < len(inputs) <= MAX_DRAWN_INPUTS and all(t.size == 1 and t.dtype.kind in "biuf" for t in inputs):
+        numbers = [format_array(t.data) for t in inputs]
+        operands = numbers if not type(node).notation else [f"({n})" if n.startswith("-") else n for n in numbers]
+        plugged = _written(node, operands)
+        if plugged != value:
+            line += f" = {plugged}"
+    return f"{line} = {value}"
 
 
 def _local_derivative(node: Node, index: int, output: Tensor) -> np.ndarray | None:
@@ -363,6 +491,7 @@ class _Recorder:
         total = gradient if previous is None else np.asarray(previous[0] + gradient)
         count = 1 if previous is None else previous[1] + 1
         self.totals[id(tensor)] = (total, count)
+        labels = [self.layout.label(t) for t in node.inputs]
         return GradientSent(
             input_index=index,
             tensor=tensor,
@@ -373,6 +502,8 @@ class _Recorder:
             total=total,
             previous_total=None if previous is None else previous[0],
             contributions=count,
+            named_formula=named_rule(type(node), index, labels, node.inputs),
+            plugged=plugged_rule(type(node), index, [t.data for t in node.inputs], node.params),
         )
 
 
@@ -394,7 +525,45 @@ def trace_backward(
     return BackwardTrace(output, recorder.layout, seed, recorder.steps, root_label)
 
 
+#: The closing summary writes a gradient as products along paths when there are at most this many.
+MAX_SUMMARY_PATHS = 4
+#: ... and each path has at most this many factors.
+MAX_SUMMARY_FACTORS = 8
+
+
+def _chain_paths(trace: BackwardTrace, leaf: Tensor) -> list[list[tuple[BackwardStep, GradientSent]]] | None:
+    """Every path from the output down to ``leaf`` as its (step, gradient sent) pairs, output first.
+
+    None when a path carries an array or a local derivative that is not one number, or when there
+    are more than MAX_SUMMARY_PATHS paths or a path is longer than MAX_SUMMARY_FACTORS.
+    """
+    received: dict[int, list[tuple[BackwardStep, GradientSent]]] = {}
+    for step in trace.steps:
+        for item in step.sent:
+            received.setdefault(id(item.tensor), []).append((step, item))
+    paths: list[list[tuple[BackwardStep, GradientSent]]] = []
+    pending: list[tuple[Tensor, list[tuple[BackwardStep, GradientSent]]]] = [(leaf, [])]
+    while pending:
+        tensor, below = pending.pop()
+        if tensor is trace.output:
+            paths.append(below)
+            if len(paths) > MAX_SUMMARY_PATHS:
+                return None
+            continue
+        for step, item in received.get(id(tensor), []):
+            scalar = item.local_derivative is not None and item.local_derivative.size == 1 and step.output.size == 1
+            if not scalar or len(below) >= MAX_SUMMARY_FACTORS:
+                return None
+            pending.append((step.output, [(step, item), *below]))
+    return sorted(paths, key=lambda path: [step.index for step, _ in path]) or None
+
+
 # ----- text helpers -------------------------------------------------------------------
+def _grouped(text: str) -> str:
+    """A factor of a product in parentheses unless it is one name or one positive number."""
+    return text if re.fullmatch(r"\w+(\([^()]*\))?|\d+(\.\d*)?(e[+-]?\d+)?", text) else f"({text})"
+
+
 def _table_row(step: BackwardStep, item: GradientSent, first: bool, digits: int) -> list[str]:
     """One gradient sent, as a row of the table (the step's own columns on its first row only)."""
 
@@ -410,7 +579,7 @@ def _table_row(step: BackwardStep, item: GradientSent, first: bool, digits: int)
     step_columns = [str(step.index + 1), step.op, step.expression, short(step.output.data), short(step.upstream)]
     return [
         *(step_columns if first else [""] * len(step_columns)),
-        item.formula,
+        item.named_formula or item.formula,
         local,
         item.label,
         short(item.gradient),
@@ -428,19 +597,23 @@ def _full(value: np.ndarray) -> str:
 
 
 def _render_table(header: list[str], rows: list[list[str]], width: int = 40) -> str:
-    """Columns padded to their widest cell (cells longer than ``width`` are cut with '...')."""
+    """Columns padded to their widest cell; a cell longer than ``width`` wraps onto more lines (nothing is cut)."""
 
-    def cut(cell: str) -> str:
-        return cell if len(cell) <= width else cell[: width - 3] + "..."
+    def wrapped(cell: str) -> list[str]:
+        if len(cell) <= width:
+            return [cell]
+        return textwrap.wrap(cell, width, break_on_hyphens=False, drop_whitespace=True) or [cell]
 
-    body = [[cut(cell) for cell in row] if len(row) == len(header) else row for row in rows]
-    table = [header, *[row for row in body if len(row) == len(header)]]
-    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+    table = [header, *[row for row in rows if len(row) == len(header)]]
+    widths = [max(max(len(line) for line in wrapped(row[column])) for row in table) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    for row in body:
+    for row in rows:
         if len(row) != len(header):  # a note spanning the table
             lines.append("  ".join(row))
             continue
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        cells = [wrapped(cell) for cell in row]
+        for depth in range(max(len(cell) for cell in cells)):
+            parts = [cell[depth] if depth < len(cell) else "" for cell in cells]
+            lines.append("  ".join(part.ljust(w) for part, w in zip(parts, widths)).rstrip())
     return "\n".join(lines)

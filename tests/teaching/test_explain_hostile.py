@@ -391,8 +391,8 @@ def test_the_table_of_a_small_case_is_unchanged(capsys) -> None:
 
         step  op   computes   value  upstream df/d(out)  local derivative  local  to  sends  total
         ----  ---  ---------  -----  ------------------  ----------------  -----  --  -----  ---------
-        1     Mul  f = x * x  9      1                   d(a*b)/da = b     3      x   3      3
-                                                         d(a*b)/db = a     3      x   3      3 + 3 = 6
+        1     Mul  f = x * x  9      1                   d(x*x)/dx = x     3      x   3      3
+                                                         d(x*x)/dx = x     3      x   3      3 + 3 = 6
 
         gradients:
           df/dx = 6.0

@@ -76,7 +76,7 @@ def test_sigmoid_table_reads_line_by_line() -> None:
     rows = [line.split() for line in lines[4:8]]
     assert [row[:2] for row in rows] == [["1", "Div"], ["2", "Add"], ["3", "Exp"], ["4", "Neg"]]
     assert [row[-1] for row in rows] == ["-0.5344", "-0.5344", "-0.1966", "0.1966"]
-    assert "v2 = exp(v1)" in lines[6] and "d/da exp(a) = exp(a)" in lines[6]
+    assert "v2 = exp(v1)" in lines[6] and "d/dv1 exp(v1) = exp(v1)" in lines[6]
     assert lines[-1] == f"  df/dx = {x.grad.item()!r}" and lines[-1].startswith("  df/dx = 0.19661193")
 
 
@@ -213,11 +213,20 @@ def test_html_is_one_self_contained_file(tmp_path) -> None:
     assert "<svg" in page and "<script src" not in page and "<link" not in page and "@import" not in page
     external = re.findall(r'(?:src|href)="(?!#)([^"]*)"', page)
     assert external == []
-    data = json.loads(re.search(r'<script id="trace-data" type="application/json">(.*?)</script>', page).group(1))
-    assert [step["op"] for step in data["steps"]] == ["Div", "Add", "Exp", "Neg"]
-    assert data["steps"][3]["text"] == trace.steps[3].describe()
-    for step in data["steps"]:
-        assert f'id="{step["node"]}"' in page
+    data = page_data(page)
+    steps = data["modes"]["reverse"]
+    assert [step["phase"].split(":")[0] for step in steps] == ["Forward pass"] * 4 + ["Backward pass"] * 4 + ["Summary"]
+    assert [step["text"] for step in steps[:4]] == trace.forward_steps()
+    assert [step["text"] for step in steps[4:8]] == [step.describe() for step in trace.steps]
+    assert steps[8]["text"] == trace.summary() and steps[8]["node"] is None
+    for step in steps[:8]:
+        assert f'id="{step["node"]}"' in page and f'id="tb-{step["node"]}"' in page  # both drawings
+    assert set(data["modes"]) == {"reverse", "forward", "both"} and len(data["modes"]["forward"]) == 4 + 1
+    assert 'width="' not in page.partition("<svg")[2].partition(">")[0]  # the viewBox scales it
+
+
+def page_data(page: str) -> dict:
+    return json.loads(re.search(r'<script id="trace-data" type="application/json">(.*?)</script>', page).group(1))
 
 
 def test_html_escapes_names_that_look_like_markup(tmp_path) -> None:
@@ -319,8 +328,9 @@ def test_the_page_of_a_wide_step_carries_only_what_is_drawn() -> None:
     scalars = [ag.Tensor(float(index), requires_grad=True) for index in range(3_000)]
     trace = ag.trace_backward(ag.sum(ag.stack(scalars)))
     page = trace.to_html()
-    data = json.loads(re.search(r'<script id="trace-data" type="application/json">(.*?)</script>', page).group(1))
-    assert len(data["gradient_keys"]) == viz.MAX_DRAWN_INPUTS + 2  # and the stack and the sum
-    assert len(data["steps"][1]["grads"]) == viz.MAX_DRAWN_INPUTS and "more inputs" in data["steps"][1]["text"]
-    assert len(page) < 200_000
+    steps = page_data(page)["modes"]["reverse"]
+    assert len(steps[0]["base"]) == viz.MAX_DRAWN_INPUTS + 2  # and the stack and the sum
+    backward = steps[len(trace.layout.ops) :]
+    assert len(backward[1]["set"]) == viz.MAX_DRAWN_INPUTS and "more inputs" in backward[1]["text"]
+    assert len(page) < 400_000
     assert trace.steps[1].describe(max_inputs=None).count("to ") == 3_000
