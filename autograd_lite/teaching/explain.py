@@ -25,6 +25,8 @@ from autograd_lite.teaching.expression import (
     evaluate_expression,
     parse_binding,
 )
+from autograd_lite.teaching.forward_mode import MAX_FORWARD_PASSES, basis_passes, compare_modes, forward_mode_summary
+from autograd_lite.teaching.stepper import MODES
 from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import array_on_one_line
 
@@ -49,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--svg", metavar="FILE", help="write the graph with its gradients as SVG here")
     parser.add_argument("--dot", metavar="FILE", help="write the graph as Graphviz DOT text here (no Graphviz needed)")
     parser.add_argument("--digits", type=int, default=4, help="significant digits in the table (default 4)")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="reverse",
+        help="reverse: one backward pass for every gradient (default); forward: one forward pass per input "
+        "element; both: the two and how they compare",
+    )
     return parser
 
 
@@ -89,7 +98,7 @@ def trace_elements(output: ag.Tensor) -> int:
     return total
 
 
-_VALUE_OPTIONS = ("--at", "--html", "--svg", "--dot", "--digits")
+_VALUE_OPTIONS = ("--at", "--html", "--svg", "--dot", "--digits", "--mode")
 _FLAG_OPTIONS = ("-h", "--help")
 
 
@@ -145,11 +154,39 @@ def main(argv: list[str] | None = None) -> int:
     if output.size != 1:
         print(f"f has shape {output.shape}: backward starts from a gradient of ones (the gradient of sum(f))")
     print()
-    print(trace.table(digits=arguments.digits))
-    unused = [name for name in variables if name not in trace.gradients]
-    for name in unused:
-        print(f"  d{ROOT_LABEL}/d{name} = 0 ({ROOT_LABEL} does not depend on {name})")
+    if arguments.mode != "forward":
+        print(trace.table(digits=arguments.digits))
+        unused = [name for name in variables if name not in trace.gradients]
+        for name in unused:
+            print(f"  d{ROOT_LABEL}/d{name} = 0 ({ROOT_LABEL} does not depend on {name})")
+    if arguments.mode != "reverse":
+        if arguments.mode == "both":
+            print()
+        code = _print_forward_mode(trace, output, arguments.mode, arguments.digits)
+        if code:
+            return code
     return _write_outputs(arguments, trace)
+
+
+def _print_forward_mode(trace: BackwardTrace, output: ag.Tensor, mode: str, digits: int) -> int:
+    """Forward mode: one pass per input element (as many as MAX_FORWARD_PASSES and the memory budget allow)."""
+    per_pass = trace_elements(output)
+    limit = max(1, min(MAX_FORWARD_PASSES, MAX_TRACE_ELEMENTS // max(per_pass, 1)))
+    try:
+        with np.errstate(all="ignore"):
+            passes, count = basis_passes(trace, limit)
+    except NotImplementedError as error:  # an op without a forward rule
+        return _error(f"forward mode is not available for this expression: {error}", 2)
+    if not passes:
+        print(f"forward mode: {ROOT_LABEL} depends on no variable, so there is no pass to run")
+        return 0
+    for one in passes:
+        print(one.table(digits=digits))
+        print()
+    if count > len(passes):
+        print(f"({count - len(passes):,} more forward passes are needed for the whole gradient; not run)")
+    print(compare_modes(trace, passes, count) if mode == "both" else forward_mode_summary(ROOT_LABEL, passes, count))
+    return 0
 
 
 def _error(message: str, code: int) -> int:
@@ -168,7 +205,8 @@ def _write_outputs(arguments: argparse.Namespace, trace: BackwardTrace) -> int:
             print(f"wrote {arguments.svg}")
         if arguments.html:
             if trace.steps:
-                trace.to_html(arguments.html, title=f"Backward pass of {ROOT_LABEL} = {arguments.expression.strip()}")
+                title = f"{ROOT_LABEL} = {arguments.expression.strip()}"
+                trace.to_html(arguments.html, title=title, mode=arguments.mode)
                 print(f"wrote {arguments.html}")
             else:
                 print(f"not writing {arguments.html}: {ROOT_LABEL} is a variable, so there are no steps to show")

@@ -340,3 +340,28 @@ def basis_passes(trace: BackwardTrace, limit: int = MAX_FORWARD_PASSES) -> tuple
                 )
             )
     return passes, count
+
+
+def forward_mode_summary(root: str, passes: list[ForwardTrace], count: int) -> str:
+    """What forward mode found: one derivative per pass, one pass per input element."""
+    lines = [f"forward mode: {count:,} pass{'es' * (count != 1)} (one per input element), each gives one derivative:"]
+    for number, one in enumerate(passes):
+        lines.append(f"  pass {number + 1}: d{root}/d{one.direction or 'tangent'} = {format_array(one.tangent)}")
+    if count > len(passes):
+        lines.append(f"  ... {count - len(passes):,} more passes not shown")
+    return "\n".join(lines)
+
+
+def compare_modes(trace: BackwardTrace, passes: list[ForwardTrace], count: int) -> str:
+    """Reverse mode's one backward pass beside forward mode's one pass per input element."""
+    gradients = trace.gradients
+    lines = [
+        "reverse mode: 1 backward pass (after the forward pass) gave every gradient:",
+        *(f"  d{trace.root_label}/d{label} = {format_array(value)}" for label, value in gradients.items()),
+        "",
+        forward_mode_summary(trace.root_label, passes, count),
+        "",
+        "for a scalar loss of many inputs reverse mode wins: one pass instead of one per input;",
+        "forward mode wins for few inputs and many outputs (one pass per input gives a whole column of the Jacobian).",
+    ]
+    return "\n".join(lines)

@@ -217,14 +217,8 @@ def _backward_steps(trace: BackwardTrace, drawn: set[str]) -> list[dict[str, Any
 
 
 def _summary_step(trace: BackwardTrace) -> dict[str, Any]:
-    return {
-        "phase": "Summary: every gradient",
-        "node": None,
-        "text": trace.summary(),
-        "set": {},
-        "received": [],
-        "grids": _grids(*((f"d{trace.root_label}/d{label}", value) for label, value in trace.gradients.items())),
-    }
+    grids = _grids(*((f"d{trace.root_label}/d{label}", value) for label, value in trace.gradients.items()))
+    return _text_step("Summary: every gradient", trace.summary(), grids)
 
 
 def _tangent_steps(
@@ -258,46 +252,18 @@ def _tangent_steps(
     return steps
 
 
-def _forward_lines(trace: BackwardTrace, passes: list[ForwardTrace], count: int) -> list[str]:
-    root = trace.root_label
-    lines = [f"forward mode: {count:,} pass{'es' * (count != 1)}, one per input element, each gives one derivative:"]
-    lines += [
-        f"  pass {number + 1}: d{root}/d{one.direction or 'tangent'} = {format_array(one.tangent)}"
-        for number, one in enumerate(passes)
-    ]
-    if count > len(passes):
-        lines.append(f"  ... {count - len(passes):,} more passes not shown")
-    return lines
-
-
 def _forward_summary(trace: BackwardTrace, passes: list[ForwardTrace], count: int) -> dict[str, Any]:
-    return {
-        "phase": "Forward mode: what the passes found",
-        "node": None,
-        "text": "\n".join(_forward_lines(trace, passes, count)),
-        "set": {},
-        "received": [],
-        "grids": [],
-    }
+    from autograd_lite.teaching.forward_mode import forward_mode_summary
+
+    return _text_step("Forward mode: what the passes found", forward_mode_summary(trace.root_label, passes, count))
 
 
 def _comparison(trace: BackwardTrace, passes: list[ForwardTrace], count: int) -> dict[str, Any]:
-    gradients = trace.gradients
-    lines = [
-        f"reverse mode: 1 backward pass (after the forward pass) gave all {len(gradients)} "
-        f"gradient{'s' * (len(gradients) != 1)}:",
-        *(f"  d{trace.root_label}/d{label} = {format_array(value)}" for label, value in gradients.items()),
-        "",
-        *_forward_lines(trace, passes, count),
-        "",
-        "for a scalar loss of many inputs reverse mode wins: one pass instead of one per input;",
-        "forward mode wins for few inputs and many outputs (one pass per input gives a whole column of the Jacobian).",
-    ]
-    return {
-        "phase": "Both modes compared",
-        "node": None,
-        "text": "\n".join(lines),
-        "set": {},
-        "received": [],
-        "grids": [],
-    }
+    from autograd_lite.teaching.forward_mode import compare_modes
+
+    return _text_step("Both modes compared", compare_modes(trace, passes, count))
+
+
+def _text_step(phase: str, text: str, grids: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A step that highlights no op: a summary in words and numbers."""
+    return {"phase": phase, "node": None, "text": text, "set": {}, "received": [], "grids": grids or []}

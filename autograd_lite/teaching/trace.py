@@ -21,7 +21,7 @@ import numpy as np
 
 from autograd_lite.engine import Node, Tensor, no_grad, run_backward, unbroadcast
 from autograd_lite.teaching.notation import named_rule, plugged_rule, pretty
-from autograd_lite.teaching.stepper import stepper_page
+from autograd_lite.teaching.stepper import inline_page, stepper_page
 from autograd_lite.teaching.viz import (
     MAX_DRAWN_INPUTS,
     MAX_DRAWN_OPS,
@@ -30,7 +30,6 @@ from autograd_lite.teaching.viz import (
     build_graph,
     format_array,
     layout_graph,
-    svg_text,
 )
 
 #: Tables longer than this print the first and last steps only (``table(max_steps=None)`` prints all).
@@ -353,15 +352,28 @@ class BackwardTrace:
             Path(path).write_text(page, encoding="utf-8")
         return page
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
-        """Jupyter: the table, and the final graph as SVG when Graphviz is installed."""
-        text = self.table()
-        body = f"<pre>{html.escape(text)}</pre>"
+    def save_frames(self, folder: str | Path, image_format: str = "png", rankdir: str = "LR") -> list[Path]:
+        """One picture per step (``step-01.png``, ...) drawn by Graphviz, for slides; returns the paths."""
+        from autograd_lite.teaching.slides import save_frames
+
+        return save_frames(self, folder, image_format, rankdir)
+
+    def save_gif(self, path: str | Path, seconds_per_step: float = 1.5, rankdir: str = "LR") -> Path:
+        """An animated GIF of the backward pass (Graphviz draws each step, Pillow assembles them)."""
+        from autograd_lite.teaching.slides import save_gif
+
+        return save_gif(self, path, seconds_per_step, rankdir)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the stepper page inline, in an iframe of its own (the table when Graphviz is missing)."""
         try:
-            body = svg_text(self.graph()) + body
-        except Exception:  # no dot program or no graphviz package: the table alone is still useful
-            pass
-        bundle = {"text/plain": text, "text/html": body}
+            return inline_page(self.to_html())
+        except Exception:  # no dot program, no graphviz package, or no steps: the table alone is still useful
+            return f"<pre>{html.escape(self.table())}</pre>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+        """Jupyter: the stepper inline as HTML, the table as text."""
+        bundle = {"text/plain": self.table(), "text/html": self._repr_html_()}
         if include is not None:
             bundle = {key: value for key, value in bundle.items() if key in set(include)}
         if exclude is not None:

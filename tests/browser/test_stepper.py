@@ -230,7 +230,7 @@ def test_forward_mode_pushes_a_tangent_through_each_op(browser, tmp_path) -> Non
     browser.find_element(By.CSS_SELECTOR, "#modes input[value=both]").click()
     body.send_keys(Keys.END)
     text = shown(browser)["text"]
-    assert "reverse mode: 1 backward pass" in text and "forward mode: 1 pass" in text
+    assert "reverse mode: 1 backward pass" in text and "forward mode: 1 pass (one per input element)" in text
     assert errors_in(browser.get_log("browser")) == []
 
 
@@ -314,4 +314,23 @@ def test_steps_outside_the_drawn_window_say_so(browser, tmp_path) -> None:
         else:
             assert state["current"] == [] and "outside the drawn part" in note
         body.send_keys(Keys.ARROW_RIGHT)
+    assert errors_in(browser.get_log("browser")) == []
+
+
+def test_the_notebook_display_steps_inside_its_frame(browser, tmp_path) -> None:
+    set_viewport(browser, 1280, 800)
+    trace = sigmoid()
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!DOCTYPE html><html><body><h1>a notebook</h1>{trace._repr_html_()}</body></html>")
+    browser.get(notebook.as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        assert shown(browser)["text"] == trace.forward_steps()[0]
+        for _ in range(8):
+            browser.find_element(By.ID, "next").click()
+        state = shown(browser)
+        assert state["phase"].startswith("Summary") and state["lastLine"] == "grad 0.1966"
+        assert state["outside"] == []  # the frame is the window: the graph fits it
+    finally:
+        browser.switch_to.default_content()
     assert errors_in(browser.get_log("browser")) == []

@@ -344,3 +344,64 @@ def test_expressions_starting_with_a_minus_anywhere_on_the_line(argv, capsys) ->
 def test_a_negative_value_after_at_is_still_a_value(capsys) -> None:
     code, out, _ = run(capsys, "-x", "--at", "x=-2", "--digits", "3")
     assert code == 0 and out.startswith("f = -x at x = -2.0\n") and "df/dx = -1.0" in out
+
+
+# ----- --mode forward | reverse | both ------------------------------------------------------------
+def test_forward_mode_runs_one_pass_per_input_element(capsys) -> None:
+    code, out, err = run(
+        capsys, "sum(tanh(W @ v))", "--at", "W=[[1,2],[3,4]]", "--at", "v=[0.1,-0.2]", "--mode", "forward"
+    )
+    assert code == 0 and err == "" and "backward pass" not in out
+    W = ag.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    v = ag.Tensor([0.1, -0.2], requires_grad=True)
+    ag.tanh(W @ v).sum().backward()
+    expected = [*W.grad.ravel(), *v.grad]
+    names = ["W[0, 0]", "W[0, 1]", "W[1, 0]", "W[1, 1]", "v[0]", "v[1]"]
+    assert out.count("(one forward pass)") == 6 and "forward mode: 6 passes (one per input element)" in out
+    for number, (name, value) in enumerate(zip(names, expected)):
+        assert f"pass {number + 1}: df/d{name} = {ag.teaching.viz.format_number(value)}" in out
+
+
+def test_both_modes_print_the_table_the_passes_and_the_comparison(capsys) -> None:
+    code, out, _ = run(capsys, "x*y + sin(x)", "--at", "x=2", "--at", "y=3", "--mode", "both")
+    assert code == 0
+    table, _, rest = out.partition("forward mode along x")
+    assert "backward pass of f (6.909), 3 steps" in table and "df/dx = 2.58385" in table
+    assert (
+        "forward mode along y" in rest
+        and "reverse mode: 1 backward pass (after the forward pass) gave every gradient" in rest
+    )
+    assert "pass 1: df/dx = 2.584" in rest and "pass 2: df/dy = 2" in rest
+
+
+def test_forward_mode_runs_at_most_so_many_passes_and_says_how_many_more(capsys) -> None:
+    code, out, _ = run(capsys, "sum(x * x)", "--at", f"x={list(range(40))}", "--mode", "forward")
+    assert code == 0 and out.count("(one forward pass)") == 16
+    assert "(24 more forward passes are needed for the whole gradient; not run)" in out
+
+
+def test_the_page_opens_in_the_mode_asked_for(capsys, tmp_path) -> None:
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        pytest.skip("Graphviz 'dot' is not installed")
+    page = tmp_path / "page.html"
+    assert run(capsys, "x*x", "--at", "x=3", "--mode", "forward", "--html", str(page))[0] == 0
+    assert '"mode": "forward"' in page.read_text(encoding="utf-8")
+
+
+def test_an_unknown_mode_is_one_line(capsys) -> None:
+    code, out, err = run(capsys, "x*x", "--at", "x=3", "--mode", "sideways")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "sideways" in err
+
+
+def test_the_table_wraps_long_formulas_instead_of_cutting_them(capsys) -> None:
+    code, out, _ = run(capsys, "sum(log_softmax(x))", "--at", "x=[1.0, 2.0, 3.0]")
+    assert code == 0 and "..." not in out
+    x = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    rule = ag.trace_backward(ag.log_softmax(x).sum()).steps[1].sent[0].named_formula
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("step"))
+    start = header.index("local derivative")
+    end = header.index(" local ", start + len("local derivative")) + 1
+    rows = lines[lines.index(header) + 2 : lines.index("gradients:") - 1]
+    column = " ".join(line[start:end].strip() for line in rows)
+    assert len(rule) > 60 and " ".join(rule.split()) in " ".join(column.split())  # every word, in order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -334,3 +335,48 @@ def test_the_page_of_a_wide_step_carries_only_what_is_drawn() -> None:
     assert len(backward[1]["set"]) == viz.MAX_DRAWN_INPUTS and "more inputs" in backward[1]["text"]
     assert len(page) < 400_000
     assert trace.steps[1].describe(max_inputs=None).count("to ") == 3_000
+
+
+# ----- slides and the notebook display ------------------------------------------------------------
+@needs_dot
+def test_frames_and_the_gif_have_one_picture_per_step(tmp_path) -> None:
+    from PIL import Image
+
+    _, _, trace = sigmoid_trace()
+    paths = trace.save_frames(tmp_path / "slides")
+    assert [path.name for path in paths] == ["step-01.png", "step-02.png", "step-03.png", "step-04.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in paths)
+    gif = trace.save_gif(tmp_path / "backprop.gif", seconds_per_step=0.5)
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 4 and animation.info["duration"] == 500 and animation.info["loop"] == 0
+        first = np.asarray(animation.convert("RGB"))
+        animation.seek(3)
+        last = np.asarray(animation.convert("RGB"))
+    assert first.shape == last.shape and not np.array_equal(first, last)  # the highlight moved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop.gif", "slides"]  # no temporary files left
+
+
+def test_slides_without_graphviz_say_what_to_install(tmp_path, monkeypatch) -> None:
+    _, _, trace = sigmoid_trace()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on it
+    with pytest.raises(viz.GraphvizNotInstalledError, match="install Graphviz"):
+        trace.save_gif(tmp_path / "backprop.gif")
+    with pytest.raises(viz.GraphvizNotInstalledError, match="install Graphviz"):
+        trace.save_frames(tmp_path / "slides")
+    assert not (tmp_path / "backprop.gif").exists() and not (tmp_path / "slides").exists()
+    assert trace._repr_html_().startswith("<pre>backward pass of f")  # the notebook falls back to the table
+    with pytest.raises(ValueError, match="seconds_per_step"):
+        trace.save_gif(tmp_path / "x.gif", seconds_per_step=0)
+
+
+@needs_dot
+def test_the_notebook_shows_the_stepper_inline() -> None:
+    _, _, trace = sigmoid_trace()
+    shown = trace._repr_html_()
+    assert shown.startswith('<iframe srcdoc="') and 'sandbox="allow-scripts"' in shown
+    page = html.unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))
+    assert page == trace.to_html()  # the whole page, self-contained
+    bundle = trace._repr_mimebundle_()
+    assert bundle == {"text/plain": str(trace), "text/html": shown}
+    forward = ag.trace_forward(lambda x: ag.exp(x), 0.5)._repr_html_()
+    assert forward.startswith("<iframe") and "&quot;mode&quot;: &quot;forward&quot;" in forward
