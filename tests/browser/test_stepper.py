@@ -82,6 +82,14 @@ def two_by_two() -> ag.BackwardTrace:
     return ag.trace_backward(ag.sigmoid(W @ x).sum())
 
 
+def sine_chain(length: int) -> ag.BackwardTrace:
+    """sin(sin(...sin(x))): a graph as long as asked."""
+    y = ag.Tensor(0.5, requires_grad=True, name="x")
+    for _ in range(length):
+        y = ag.sin(y)
+    return ag.trace_backward(y)
+
+
 def open_page(driver, trace, tmp_path, name: str, anchor: str = "", **options) -> None:
     page = tmp_path / f"{name}.html"
     trace.to_html(page, **options)
@@ -209,8 +217,9 @@ def test_the_slider_and_the_anchors_pick_a_step(browser, tmp_path) -> None:
     assert state["counter"] == "Step 3 of 5" and state["text"].startswith("Add: v3 = 1 + v2")
     assert browser.find_element(By.CSS_SELECTOR, "#modes input[value=forward]").is_selected()
     assert state["lastLine"] == "tangent 1"  # x's tangent: this pass is along x
-    browser.execute_script("location.hash = '#both-step-14'")
-    assert shown(browser)["phase"] == "Both modes compared"
+    browser.execute_script("location.hash = '#both-step-13'")  # 8 reverse steps, 4 forward, the comparison
+    state = shown(browser)
+    assert state["phase"] == "Both modes compared" and state["counter"] == "Step 13 of 13"
     assert errors_in(browser.get_log("browser")) == []
 
 
@@ -249,11 +258,7 @@ def test_small_matrices_are_heat_maps_with_values_on_hover(browser, tmp_path) ->
 
 def test_a_long_chain_is_zoomed_in_and_follows_the_step(browser, tmp_path) -> None:
     set_viewport(browser, 1280, 800)
-    x = ag.Tensor(0.5, requires_grad=True, name="x")
-    y = x
-    for _ in range(40):
-        y = ag.sin(y)
-    trace = ag.trace_backward(y)
+    trace = sine_chain(40)
     open_page(browser, trace, tmp_path, "chain")
     body = browser.find_element(By.TAG_NAME, "body")
     visible = """
@@ -296,11 +301,7 @@ def test_matrices_and_reuse_match_the_trace(browser, tmp_path) -> None:
 
 def test_steps_outside_the_drawn_window_say_so(browser, tmp_path) -> None:
     set_viewport(browser, 1280, 800)
-    x = ag.Tensor(0.5, requires_grad=True, name="x")
-    y = x
-    for _ in range(6):
-        y = ag.sin(y)
-    trace = ag.trace_backward(y)
+    trace = sine_chain(6)
     open_page(browser, trace, tmp_path, "window", max_ops=3)  # only the last three ops (3, 4, 5) are drawn
     body = browser.find_element(By.TAG_NAME, "body")
     for _ in range(6):  # the forward pass
