@@ -154,7 +154,7 @@ class ForwardTrace:
         from autograd_lite.teaching.stepper import stepper_page
 
         page = stepper_page(
-            self.backward(), title or f"Forward mode: {self.root_label}", forward=[self], mode="forward"
+            self.backward(), title or f"{self.root_label}, step by step", forward=[self], mode="forward"
         )
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")

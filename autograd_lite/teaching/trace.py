@@ -347,7 +347,7 @@ class BackwardTrace:
         mode switch also shows forward mode (one pass per input element) and both side by side.
         ``mode`` is the one it opens in: "reverse", "forward" or "both".
         """
-        page = stepper_page(self, title or f"Backward pass of {self.root_label}", max_ops, mode=mode)
+        page = stepper_page(self, title or f"{self.root_label}, step by step", max_ops, mode=mode)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
