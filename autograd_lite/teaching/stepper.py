@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: Arrays with at most this many elements (1-D or 2-D) are drawn as heat-map grids beside the step's text.
 MAX_GRID_ELEMENTS = 64
 MODES = ("reverse", "forward", "both")
+#: The forward-mode passes on a page hold at most about this many steps in all (at least one pass).
+MAX_PAGE_FORWARD_STEPS = 2_000
 
 
 @functools.cache
@@ -150,8 +152,10 @@ def _forward_passes(trace: BackwardTrace, forward: list[ForwardTrace] | None) ->
 
     if forward is not None:
         return forward, "", len(forward)
+    # a long graph gets fewer passes on its page: each pass is one step per op
+    limit = max(1, min(MAX_FORWARD_PASSES, MAX_PAGE_FORWARD_STEPS // max(len(trace.layout.ops), 1)))
     try:
-        passes, count = basis_passes(trace, MAX_FORWARD_PASSES)
+        passes, count = basis_passes(trace, limit)
     except NotImplementedError as error:  # an op without a forward rule: the page keeps reverse mode
         return [], f"forward mode is not available: {error}", 0
     note = f"showing the first {len(passes)} of {count:,} forward passes" if count > len(passes) else ""
