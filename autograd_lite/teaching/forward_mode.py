@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import Tensor, no_grad, push_tangents
-from autograd_lite.teaching.notation import named_rule, plugged_rule, pretty
+from autograd_lite.teaching.notation import local_line, named_rule, plugged_rule
 from autograd_lite.teaching.trace import BackwardTrace, forward_text, trace_backward
 from autograd_lite.teaching.viz import GraphLayout, format_array, layout_graph
 
@@ -212,11 +212,8 @@ def _part(
         local = np.array(np.asarray(op.vjp(index, ones, result.data, tuple(t.data for t in inputs), node.params)))
     text = ""  # ops that are not elementwise: their forward rule is a whole product, not a number per element
     if local is not None:
-        text = pretty(named_rule(op, index, labels, inputs))
         plugged = plugged_rule(op, index, [t.data for t in inputs], node.params)
-        value = format_array(local)
-        text += f" = {pretty(plugged)}" if plugged and pretty(plugged) not in (value, text.rpartition(" = ")[2]) else ""
-        text += "" if text.endswith(f" = {value}") else f" = {value}"
+        text = local_line(named_rule(op, index, labels, inputs), plugged, format_array(local))
     zeros = np.zeros(result.shape, dtype=result.dtype)
     return TangentPart(
         labels[index], text, local, np.asarray(tangents[index]), zeros if contribution is None else contribution

@@ -96,6 +96,19 @@ def plugged_rule(
     return plugged
 
 
+def local_line(rule: str, plugged: str | None, value: str | None) -> str:
+    """A local derivative on one line: the named rule, the numbers plugged in, the engine's value.
+
+    ``d(1/v3)/dv3 = -1/v3² = -1/1.368² = -0.5344``; a part equal to the one before it is left out.
+    """
+    text = pretty(rule)
+    if value is None:
+        return text
+    if plugged is not None and pretty(plugged) not in (value, text.rpartition(" = ")[2]):
+        text += f" = {pretty(plugged)}"
+    return text if text.endswith(f" = {value}") else f"{text} = {value}"
+
+
 def pretty(text: str) -> str:
     """Formula text as a page shows it: ``b**2`` as ``b²``, ``sigmoid`` as ``σ``, ``*`` as ``·``."""
     text = re.sub(r"\*\*(\d+)(?![\d.])", lambda match: match.group(1).translate(_SUPERSCRIPTS), text)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import Node, Tensor, no_grad, run_backward, unbroadcast
-from autograd_lite.teaching.notation import named_rule, plugged_rule, pretty
+from autograd_lite.teaching.notation import local_line, named_rule, plugged_rule, pretty
 from autograd_lite.teaching.stepper import inline_page, stepper_page
 from autograd_lite.teaching.viz import (
     MAX_DRAWN_INPUTS,
@@ -59,13 +59,8 @@ class GradientSent:
     @property
     def local_text(self) -> str:
         """The local derivative as one line: named rule, the numbers plugged in, the engine's value."""
-        rule = pretty(self.named_formula or self.formula)
-        if self.local_derivative is None:
-            return rule
-        value = format_array(self.local_derivative)
-        if self.plugged is not None and pretty(self.plugged) not in (value, rule.rpartition(" = ")[2]):
-            return f"{rule} = {pretty(self.plugged)} = {value}"
-        return rule if rule.endswith(f" = {value}") else f"{rule} = {value}"
+        value = None if self.local_derivative is None else format_array(self.local_derivative)
+        return local_line(self.named_formula or self.formula, self.plugged, value)
 
 
 @dataclass(frozen=True)
