@@ -25,7 +25,14 @@ from autograd_lite.teaching.expression import (
     evaluate_expression,
     parse_binding,
 )
-from autograd_lite.teaching.forward_mode import MAX_FORWARD_PASSES, basis_passes, compare_modes, forward_mode_summary
+from autograd_lite.teaching.forward_mode import (
+    MAX_FORWARD_PASSES,
+    PassResult,
+    compare_modes,
+    each_basis_pass,
+    forward_mode_summary,
+    input_elements,
+)
 from autograd_lite.teaching.stepper import MODES
 from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import array_on_one_line
@@ -162,30 +169,32 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.mode != "reverse":
         if arguments.mode == "both":
             print()
-        code = _print_forward_mode(trace, output, arguments.mode, arguments.digits)
+        code = _print_forward_mode(trace, arguments.mode, arguments.digits)
         if code:
             return code
     return _write_outputs(arguments, trace)
 
 
-def _print_forward_mode(trace: BackwardTrace, output: ag.Tensor, mode: str, digits: int) -> int:
-    """Forward mode: one pass per input element (as many as MAX_FORWARD_PASSES and the memory budget allow)."""
-    per_pass = trace_elements(output)
-    limit = max(1, min(MAX_FORWARD_PASSES, MAX_TRACE_ELEMENTS // max(per_pass, 1)))
+def _print_forward_mode(trace: BackwardTrace, mode: str, digits: int) -> int:
+    """Forward mode: one pass per input element (at most MAX_FORWARD_PASSES), printed and let go one at a time."""
+    results: list[PassResult] = []
     try:
         with np.errstate(all="ignore"):
-            passes, count = basis_passes(trace, limit)
+            for one in each_basis_pass(trace):
+                if len(results) == MAX_FORWARD_PASSES:
+                    break
+                print(one.table(digits=digits))
+                print()
+                results.append(PassResult(one.direction, one.tangent))
     except NotImplementedError as error:  # an op without a forward rule
         return _error(f"forward mode is not available for this expression: {error}", 2)
-    if not passes:
+    count = input_elements(trace)
+    if not results:
         print(f"forward mode: {ROOT_LABEL} depends on no variable, so there is no pass to run")
         return 0
-    for one in passes:
-        print(one.table(digits=digits))
-        print()
-    if count > len(passes):
-        print(f"({count - len(passes):,} more forward passes are needed for the whole gradient; not run)")
-    print(compare_modes(trace, passes, count) if mode == "both" else forward_mode_summary(ROOT_LABEL, passes, count))
+    if count > len(results):
+        print(f"({count - len(results):,} more forward passes are needed for the whole gradient; not run)")
+    print(compare_modes(trace, results, count) if mode == "both" else forward_mode_summary(ROOT_LABEL, results, count))
     return 0
 
 

@@ -105,9 +105,12 @@ class ForwardTrace:
     @property
     def tangent(self) -> np.ndarray:
         """The output's tangent: d output along the direction (zeros when it does not depend on it)."""
+        label = self.layout.label(self.output)
         for step in reversed(self.steps):
-            if step.output_label == self.layout.label(self.output):
+            if step.output_label == label:
                 return step.tangent if step.tangent is not None else np.zeros(self.output.shape, self.output.dtype)
+        if label in self.seeds:  # the output is one of the inputs: its tangent is the one given
+            return np.array(self.seeds[label])
         return np.zeros(self.output.shape, self.output.dtype)
 
     def __len__(self) -> int:
@@ -310,36 +313,54 @@ def _check_against_the_engine(trace: ForwardTrace, output: Tensor, seeds: dict[i
         )
 
 
-def basis_passes(trace: BackwardTrace, limit: int = MAX_FORWARD_PASSES) -> tuple[list[ForwardTrace], int]:
-    """One forward pass per element of each input that requires grad (the first ``limit``), and how many there are.
+@dataclass(frozen=True)
+class PassResult:
+    """What one forward pass found, without its steps: the direction and the output's tangent."""
+
+    direction: str | None
+    tangent: np.ndarray
+
+
+def numbers_per_pass(layout: GraphLayout) -> int:
+    """About how many numbers one traced forward pass keeps: per op, its tangent and each input's share and local."""
+    return sum(max(result.size, 1) * (1 + 2 * len(layout.inputs_of(node))) for node, result in layout.ops)
+
+
+def input_elements(trace: BackwardTrace) -> int:
+    """How many forward passes the whole gradient needs: one per element of each input that requires grad."""
+    return sum(entry.tensor.size for entry in trace.layout.tensors.values() if entry.kind == "parameter")
+
+
+def each_basis_pass(trace: BackwardTrace) -> Iterator[ForwardTrace]:
+    """One forward pass per element of each input that requires grad, made when asked for (tape order).
 
     They run on the values the backward trace's layout holds, so they work after that backward too.
     """
     layout = trace.layout
-    leaves = [entry for entry in (layout.tensors[key] for key in layout.order) if entry.kind == "parameter"]
-    passes: list[ForwardTrace] = []
-    count = sum(entry.tensor.size for entry in leaves)
-    for entry in leaves:
+    for entry in (layout.tensors[key] for key in layout.order):
+        if entry.kind != "parameter":
+            continue
         for flat in range(entry.tensor.size):
-            if len(passes) == limit:
-                return passes, count
             seed = np.zeros(entry.tensor.shape, dtype=entry.tensor.dtype)
             seed.flat[flat] = 1
             seeds = {id(entry.tensor): seed}
-            passes.append(
-                ForwardTrace(
-                    trace.output,
-                    layout,
-                    _seed_labels(layout, seeds),
-                    forward_pass(layout, seeds),
-                    _direction(layout, seeds),
-                    trace.root_label,
-                )
+            steps = forward_pass(layout, seeds)
+            yield ForwardTrace(
+                trace.output, layout, _seed_labels(layout, seeds), steps, _direction(layout, seeds), trace.root_label
             )
-    return passes, count
 
 
-def forward_mode_summary(root: str, passes: list[ForwardTrace], count: int) -> str:
+def basis_passes(trace: BackwardTrace, limit: int = MAX_FORWARD_PASSES) -> tuple[list[ForwardTrace], int]:
+    """The first ``limit`` passes of :func:`each_basis_pass`, and how many the whole gradient needs."""
+    passes = []
+    for one in each_basis_pass(trace):
+        if len(passes) == limit:
+            break
+        passes.append(one)
+    return passes, input_elements(trace)
+
+
+def forward_mode_summary(root: str, passes: Sequence[ForwardTrace | PassResult], count: int) -> str:
     """What forward mode found: one derivative per pass, one pass per input element."""
     lines = [f"forward mode: {count:,} pass{'es' * (count != 1)} (one per input element), each gives one derivative:"]
     for number, one in enumerate(passes):
@@ -349,7 +370,7 @@ def forward_mode_summary(root: str, passes: list[ForwardTrace], count: int) -> s
     return "\n".join(lines)
 
 
-def compare_modes(trace: BackwardTrace, passes: list[ForwardTrace], count: int) -> str:
+def compare_modes(trace: BackwardTrace, passes: Sequence[ForwardTrace | PassResult], count: int) -> str:
     """Reverse mode's one backward pass beside forward mode's one pass per input element."""
     gradients = trace.gradients
     lines = [

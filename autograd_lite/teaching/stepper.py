@@ -38,6 +38,8 @@ MAX_GRID_ELEMENTS = 64
 MODES = ("reverse", "forward", "both")
 #: The forward-mode passes on a page hold at most about this many steps in all (at least one pass).
 MAX_PAGE_FORWARD_STEPS = 2_000
+#: ... and keep at most about this many numbers while the page is made (at least one pass).
+MAX_PAGE_FORWARD_NUMBERS = 3_000_000
 
 
 @functools.cache
@@ -148,12 +150,14 @@ def _page_data(trace: BackwardTrace, drawn: set[str], forward: list[ForwardTrace
 
 
 def _forward_passes(trace: BackwardTrace, forward: list[ForwardTrace] | None) -> tuple[list[ForwardTrace], str, int]:
-    from autograd_lite.teaching.forward_mode import MAX_FORWARD_PASSES, basis_passes
+    from autograd_lite.teaching.forward_mode import MAX_FORWARD_PASSES, basis_passes, numbers_per_pass
 
     if forward is not None:
         return forward, "", len(forward)
-    # a long graph gets fewer passes on its page: each pass is one step per op
-    limit = max(1, min(MAX_FORWARD_PASSES, MAX_PAGE_FORWARD_STEPS // max(len(trace.layout.ops), 1)))
+    # a long or wide graph gets fewer passes on its page: each pass is one step per op, and keeps its numbers
+    by_steps = MAX_PAGE_FORWARD_STEPS // max(len(trace.layout.ops), 1)
+    by_numbers = MAX_PAGE_FORWARD_NUMBERS // max(numbers_per_pass(trace.layout), 1)
+    limit = max(1, min(MAX_FORWARD_PASSES, by_steps, by_numbers))
     try:
         passes, count = basis_passes(trace, limit)
     except NotImplementedError as error:  # an op without a forward rule: the page keeps reverse mode

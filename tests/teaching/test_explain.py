@@ -405,3 +405,8 @@ def test_the_table_wraps_long_formulas_instead_of_cutting_them(capsys) -> None:
     rows = lines[lines.index(header) + 2 : lines.index("gradients:") - 1]
     column = " ".join(line[start:end].strip() for line in rows)
     assert len(rule) > 60 and " ".join(rule.split()) in " ".join(column.split())  # every word, in order
+
+
+def test_forward_mode_of_a_bare_variable_is_one(capsys) -> None:
+    code, out, _ = run(capsys, "x", "--at", "x=3", "--mode", "both")
+    assert code == 0 and "pass 1: df/dx = 1\n" in out and "df/dx = 1 (one forward pass)" in out

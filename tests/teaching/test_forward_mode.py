@@ -97,3 +97,24 @@ def test_bad_calls_are_clear_errors() -> None:
         ag.trace_forward(lambda a, b: a * b, (1.0, 2.0), (1.0,))
     with pytest.raises(TypeError, match="must return an autograd_lite Tensor"):
         ag.trace_forward(lambda x: 3.0, 1.0)
+
+
+@given(expressions(), floats(-2, 2), floats(-2, 2))
+def test_the_passes_of_a_backward_trace_agree_with_its_gradients(expression, x_value, y_value) -> None:
+    _, function = expression
+    x, y = ag.Tensor(x_value, requires_grad=True, name="x"), ag.Tensor(y_value, requires_grad=True, name="y")
+    output = function({"x": x, "y": y})
+    if not isinstance(output, ag.Tensor) or not output.requires_grad:
+        return
+    reverse = ag.trace_backward(output)  # the passes run after the backward pass, on the values the trace kept
+    passes, count = basis_passes(reverse)
+    assert count == len(passes) == len(reverse.gradients)
+    for one in passes:
+        assert one.tangent == pytest.approx(reverse.gradients[one.direction], rel=1e-12, abs=1e-300)
+
+
+def test_the_output_may_be_an_input() -> None:
+    x = ag.Tensor(3.0, requires_grad=True, name="x")
+    (only,), count = basis_passes(ag.trace_backward(x))
+    assert count == 1 and only.steps == [] and only.tangent.item() == 1.0
+    assert ag.trace_forward(lambda x: x, 3.0).tangent.item() == 1.0
