@@ -189,7 +189,7 @@ def _forward_values(trace: BackwardTrace, drawn: set[str]) -> list[dict[str, Any
             "node": op_key(position),
             "text": text,
             "set": {key: [_value_line(result.data), None]} if key in drawn else {},
-            "received": [],
+            "received": [key] if key in drawn else [],
             "grids": _grids((f"{layout.label(result)} (value)", result.data)),
         }
         if position == 0:

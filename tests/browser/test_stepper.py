@@ -119,6 +119,8 @@ return {
     currentLabel: current.length ? current[0].getElementsByTagName("text")[0].textContent : null,
     lastLine: texts.length ? texts[texts.length - 1].textContent : null,
     outside: outside,
+    received: Array.prototype.map.call(svg.querySelectorAll("g.node.received"), function (g) {
+        return g.id.slice(prefix.length); }),
     nodes: svg.querySelectorAll("g.node").length,
     hash: location.hash,
     slider: document.getElementById("slider").value,
@@ -178,6 +180,7 @@ def test_the_sigmoid_page_shows_the_forward_pass_first_then_the_numbers_plugged_
     state = shown(browser)
     assert state["phase"] == "Forward pass: op 1 of 4" and state["text"] == "Neg: v1 = -x = -1"
     assert state["lastLine"] == "grad ?"
+    assert state["received"] == [trace.layout.entry(trace.layout.ops[0][1]).key]  # v1 just got its value
     body = browser.find_element(By.TAG_NAME, "body")
     texts = []
     for _ in range(8):
