@@ -27,6 +27,7 @@ from nn.activations import (
 from nn.checkpoint import load, save
 from nn.clip import clip_grad_norm_, clip_grad_value_
 from nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
+from nn.drawing import layer_groups
 from nn.layers import MLP, Dense, Sequential
 from nn.losses import (
     BinaryCrossEntropyWithLogits,
@@ -61,5 +62,5 @@ __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "conv2d", "max_pool2d", "avg_pool2d",
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
-    "accuracy", "fit", "evaluate", "predict", "History", "save", "load",
+    "accuracy", "fit", "evaluate", "predict", "History", "save", "load", "layer_groups",
 ]  # fmt: skip

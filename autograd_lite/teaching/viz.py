@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,11 @@ OUTPUT_STYLE = {"shape": "box", "style": "filled", "fillcolor": "#fff9c4", "peri
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#ffe0b2"}
 CURRENT_OP_STYLE = {"style": "filled,bold", "fillcolor": "#ff8a65", "color": "#c62828", "penwidth": "3"}
 DONE_OP_STYLE = {"fillcolor": "#d7ccc8"}
+GROUP_STYLE = {"style": "rounded,dashed", "color": "#5c6bc0", "fontcolor": "#283593", "labeljust": "l"}
+#: Text sizes in points: readable when the SVG is shown at its natural size.
+FONT_SIZE, EDGE_FONT_SIZE, GROUP_FONT_SIZE = "14", "13", "15"
+#: How strongly dot keeps an edge between computed values short and straight (1 for an edge from a leaf).
+CHAIN_WEIGHT = "4"
 
 
 class GraphvizNotInstalledError(RuntimeError):
@@ -209,18 +214,28 @@ def tensor_label(
     grad_placeholder: bool = False,
     digits: int = 4,
 ) -> str:
-    """The box text of a tensor, one fact per line; the gradient line is always last."""
+    """The box text of a tensor, one fact per line; the gradient line is always last.
+
+    A large array's line is its summary without the shape, which the line above gives: the box stays narrow.
+    """
     tensor = entry.tensor
     lines = [entry.label, format_shape(tensor)]
     if show_values:
         released = tensor.values_released  # backward() let go of it (retain_graph=True keeps it)
-        lines.append("value released by backward()" if released else "value " + format_array(tensor.data, digits))
+        lines.append("value released by backward()" if released else "value " + _box_array(tensor.data, digits))
     if show_grads:
         if grad is not None:
-            lines.append("grad " + format_array(grad, digits))
+            lines.append("grad " + _box_array(grad, digits))
         elif grad_placeholder:
             lines.append("grad ?")
     return "".join(_escape(line) + "\\l" for line in lines)
+
+
+def _box_array(value: Any, digits: int) -> str:
+    """format_array without the ``array 784x256`` prefix of a summary (the box shows the shape already)."""
+    text = format_array(value, digits)
+    shape = "x".join(str(side) for side in np.shape(value))
+    return text.removeprefix(f"array {shape} ") if text.startswith(f"array {shape} ") else text
 
 
 def op_key(position: int) -> str:
@@ -293,26 +308,65 @@ def build_graph(
     max_ops: int = MAX_DRAWN_OPS,
     digits: int = 4,
     max_inputs: int = MAX_DRAWN_INPUTS,
+    groups: Mapping[str, Iterable[Any]] | None = None,
+    legend: bool = False,
 ) -> Any:
-    """Draw a laid-out graph; ``grads`` maps id(tensor) to the gradient to show (default: ``.grad``)."""
+    """Draw a laid-out graph; ``grads`` maps id(tensor) to the gradient to show (default: ``.grad``).
+
+    ``groups`` (label -> the Nodes and Tensors of one part, e.g. a layer) draws a box around each
+    part, the label on it; ``legend`` adds a box that says what the shapes, colours and edge labels mean.
+    """
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
     if max_ops < 1:
         raise ValueError(f"draw_graph: max_ops must be at least 1, got {max_ops}")
     if max_inputs < 1:
         raise ValueError(f"draw_graph: max_inputs must be at least 1, got {max_inputs}")
-    graph = _graph_class()(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
-    graph.attr("node", fontname="Helvetica", fontsize="11")
-    graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize="10")
+    graph = _graph_class()(name="autograd_lite", graph_attr=GRAPH_ATTRIBUTES | {"rankdir": rankdir})
+    graph.attr("node", fontname="Helvetica", fontsize=FONT_SIZE)
+    graph.attr("edge", color="#546e7a", fontname="Helvetica", fontsize=EDGE_FONT_SIZE)
     window = _window(len(layout.ops), current, max_ops)
     drawing = _Drawing(graph, layout, window, show_values, show_grads, digits, grads, grad_placeholders)
+    drawing.group(groups)
     done = set(done)
     for position in drawing.window:
         drawing.op(position, current=position == current, done=position in done, max_inputs=max_inputs)
     if not layout.ops:
         drawing.tensor(next(iter(layout.tensors.values())).tensor)
     drawing.notes_for_ops_left_out()
+    boxes = drawing.close_groups()
+    if legend:
+        add_legend(graph, boxes)
     return graph
+
+
+GRAPH_ATTRIBUTES = {"fontname": "Helvetica", "nodesep": "0.3", "ranksep": "0.35"}
+
+
+LEGEND_ROWS = [
+    (PARAMETER_STYLE, "parameter: a leaf that requires grad (training updates it)"),
+    (CONSTANT_STYLE, "constant or input: no gradient"),
+    (INTERMEDIATE_STYLE, "intermediate value"),
+    (OUTPUT_STYLE, "output: backward() starts here"),
+    (OP_STYLE, "op (ellipse): its name, then what it computes"),
+]
+
+
+def add_legend(graph: Any, boxes: int = 0) -> None:
+    """One box that says what each colour, the ellipses, the edge labels and (when ``boxes``) the dashed boxes mean."""
+    dashed = ' style="dashed"'
+    rows = [
+        f'<tr><td bgcolor="{style["fillcolor"]}" width="24"{dashed if "dashed" in style["style"] else ""}></td>'
+        f'<td align="left">{text}</td></tr>'
+        for style, text in LEGEND_ROWS
+    ]
+    rows.append('<tr><td>x</td><td align="left">edge label: the input&#39;s name in what the op computes</td></tr>')
+    if boxes:
+        rows.append('<tr><td border="0">[ ]</td><td align="left">dashed box: a layer and its parameter count</td></tr>')
+    table = f'<<table border="0" cellborder="1" cellspacing="3" cellpadding="3">{"".join(rows)}</table>>'
+    legend = _graph_class()(name="legend_rank", graph_attr={"rank": "sink"})
+    legend.node("legend", label=table, shape="box", style="rounded", color="#9e9e9e", fontsize="12", id="legend")
+    graph.subgraph(legend)
 
 
 class _Drawing:
@@ -334,6 +388,42 @@ class _Drawing:
         self.grads, self.grad_placeholders = grads, grad_placeholders
         self.drawn: set[int] = set()
         self.cut_inputs: list[str] = []  # tensors whose producer is outside the window
+        self.clusters: list[Any] = []  # one subgraph per group, drawn as a box around its members
+        self.member_of: dict[int, int] = {}  # id(Node or Tensor) -> its group's index in clusters
+
+    def group(self, groups: Mapping[str, Iterable[Any]] | None) -> None:
+        """Note each group's members (a Node or Tensor in several groups stays in the first)."""
+        if groups is None:
+            return
+        if not isinstance(groups, Mapping):
+            raise TypeError(f"draw_graph: groups must map a label to Nodes and Tensors, got {type(groups).__name__}")
+        for index, (label, members) in enumerate(groups.items()):
+            attributes = {"label": _escape(str(label)), "fontsize": GROUP_FONT_SIZE, **GROUP_STYLE}
+            self.clusters.append(_graph_class()(name=f"cluster_{index}", graph_attr=attributes))
+            for member in members:
+                if not isinstance(member, (Node, Tensor)):
+                    kind = type(member).__name__
+                    raise TypeError(f"draw_graph: group {label!r} holds a {kind}; give Nodes and Tensors")
+                self.member_of.setdefault(id(member), index)
+        # A value computed and used inside one group sits in its box; the group's output flows out of it,
+        # so the next group's box can sit below this one instead of beside it.
+        for node, _ in self.layout.ops:
+            index = self.member_of.get(id(node))
+            for tensor in self.layout.inputs_of(node) if index is not None else ():
+                if tensor.node is not None and self.member_of.get(id(tensor.node)) == index:
+                    self.member_of.setdefault(id(tensor), index)
+
+    def place(self, member: Any) -> Any:
+        """The (sub)graph a tensor's box or an op's ellipse is drawn in: its group's box, or the drawing."""
+        index = self.member_of.get(id(member))
+        return self.graph if index is None else self.clusters[index]
+
+    def close_groups(self) -> int:
+        """Add the group boxes that hold something drawn (edges stay in the drawing itself); return how many."""
+        drawn = [cluster for cluster in self.clusters if cluster.body]
+        for cluster in drawn:
+            self.graph.subgraph(cluster)
+        return len(drawn)
 
     def tensor(self, tensor: Tensor) -> str:
         """The tensor's box (drawn on first use); returns its key."""
@@ -343,21 +433,24 @@ class _Drawing:
             grad = self.grads.get(id(tensor)) if self.grads is not None else tensor.grad
             placeholder = self.grad_placeholders and tensor.requires_grad
             label = tensor_label(entry, self.show_values, self.show_grads, grad, placeholder, self.digits)
-            self.graph.node(entry.key, label=label, id=entry.key, **_TENSOR_STYLES[entry.kind])
+            self.place(tensor).node(entry.key, label=label, id=entry.key, **_TENSOR_STYLES[entry.kind])
             if entry.producer is not None and entry.producer not in self.window:
                 self.cut_inputs.append(entry.key)
         return entry.key
 
     def op(self, position: int, current: bool, done: bool, max_inputs: int) -> None:
-        """The op's ellipse with its formula as tooltip, edges from its inputs (a, b, ...) and to its result."""
+        """The op's ellipse (its name and how it applies to its inputs, its derivatives as tooltip), edges
+        from its inputs labelled with their names in that formula (``x``, ``W``, ``b``), an edge to its result."""
         node, result = self.layout.ops[position]
         key = op_key(position)
         style = {**OP_STYLE, **(CURRENT_OP_STYLE if current else DONE_OP_STYLE if done else {})}
-        self.graph.node(key, label=_escape(node.op), id=key, tooltip=_escape(node.formula) or node.op, **style)
+        label = f"{_escape(node.op)}\\n{_escape(type(node).written())}"
+        self.place(node).node(key, label=label, id=key, tooltip=_escape(node.formula) or node.op, **style)
         inputs = self.layout.inputs_of(node)
         for index, tensor in enumerate(inputs[:max_inputs]):
-            edge_label = "abcdefghijklmnopqrstuvwxyz"[index] if len(inputs) > 1 and index < 26 else None
-            attributes = {"label": edge_label} if edge_label else {}
+            attributes = {"label": argument_name(type(node), index)} if len(inputs) > 1 else {}
+            if tensor.node is not None:  # the data's own path: drawn straight, the leaves beside it
+                attributes["weight"] = CHAIN_WEIGHT
             if current:
                 attributes.update(color="#c62828", penwidth="2")
             self.graph.edge(self.tensor(tensor), key, **attributes)
@@ -366,7 +459,7 @@ class _Drawing:
             label = f"... {len(inputs) - max_inputs:,} more inputs not drawn"
             self.graph.node(more, label=label, shape="note", id=more)
             self.graph.edge(more, key, style="dashed")
-        self.graph.edge(key, self.tensor(result))
+        self.graph.edge(key, self.tensor(result), weight=CHAIN_WEIGHT)
 
     def notes_for_ops_left_out(self) -> None:
         """'... N earlier/later ops not drawn' boxes beside a window that does not hold every op."""
@@ -382,18 +475,31 @@ class _Drawing:
             self.graph.edge(self.tensor(last_result), "later", style="dashed")
 
 
+def argument_name(op: type[Node], index: int) -> str:
+    """What the op's formula calls its input ``index``: ``x``, ``W``, ``b`` for linear, ``a_2`` for stack."""
+    names = op.arguments
+    if names and "{i}" in names[0]:
+        return names[0].replace("{i}", str(index)).replace("{", "").replace("}", "")
+    return names[index] if index < len(names) else f"input {index}"
+
+
 def draw_graph(
     output: Tensor,
     show_values: bool = True,
     show_grads: bool = True,
     rankdir: str = "LR",
     max_ops: int = MAX_DRAWN_OPS,
+    groups: Mapping[str, Iterable[Any]] | None = None,
+    legend: bool = True,
 ) -> Any:
     """Draw the graph that produced ``output`` as a ``graphviz.Digraph`` (boxes: tensors, ellipses: ops).
 
     Graphs with more than ``max_ops`` ops are drawn as the last ``max_ops`` ops plus a summary box.
+    ``groups`` maps a label to the Nodes and Tensors of one part (``nn.layer_groups`` gives one
+    per layer), each drawn in a box with its label; ``legend`` explains the shapes and colours.
     """
-    return build_graph(layout_graph(output), show_values, show_grads, rankdir, max_ops=max_ops)
+    layout = layout_graph(output)
+    return build_graph(layout, show_values, show_grads, rankdir, max_ops=max_ops, groups=groups, legend=legend)
 
 
 def svg_text(graph: Any) -> str:

@@ -122,10 +122,13 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
         for name, parameter in named:
             parameter.name = name  # label the boxes like state_dict() keys, for this drawing only
         model.zero_grad()
-        loss = nn.softmax_cross_entropy(model(ag.Tensor(images, name="digits")), labels)
+        digits = ag.Tensor(images.astype(named[0][1].dtype), name="digits")  # the model's dtype: no unnamed copy
+        with nn.layer_groups(model) as layers:  # a box per layer in the drawing
+            logits = model(digits)
+        loss = nn.softmax_cross_entropy(logits, labels)
         loss.name = "loss"
         loss.backward(retain_graph=True)  # keep the intermediate values so the drawing can show them
-        graph = ag.draw_graph(loss, rankdir="TB")
+        graph = ag.draw_graph(loss, rankdir="TB", groups=layers)
         text = graph.pipe(format="svg", encoding="utf-8") if path.suffix == ".svg" else graph.source
     finally:
         for (_, parameter), name in zip(named, original_names):
