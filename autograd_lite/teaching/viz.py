@@ -408,10 +408,10 @@ class _Drawing:
         # A value computed and used inside one group sits in its box; the group's output flows out of it,
         # so the next group's box can sit below this one instead of beside it.
         for node, _ in self.layout.ops:
-            index = self.member_of.get(id(node))
-            for tensor in self.layout.inputs_of(node) if index is not None else ():
-                if tensor.node is not None and self.member_of.get(id(tensor.node)) == index:
-                    self.member_of.setdefault(id(tensor), index)
+            group = self.member_of.get(id(node))
+            for tensor in self.layout.inputs_of(node) if group is not None else ():
+                if tensor.node is not None and self.member_of.get(id(tensor.node)) == group:
+                    self.member_of.setdefault(id(tensor), group)
 
     def place(self, member: Any) -> Any:
         """The (sub)graph a tensor's box or an op's ellipse is drawn in: its group's box, or the drawing."""

@@ -27,12 +27,18 @@ CELL_TIMEOUT = 60  # seconds; the whole set runs in well under a minute
 
 
 #: Runs in a child process, so the Jupyter libraries never load into (and grow) the test process.
+#: Each notebook gets a fresh kernel; a failure is written beside its notebook, the others still run.
 RUN_SCRIPT = """
-import sys, jupytext, nbclient, nbformat
-notebook = jupytext.read(sys.argv[1])
-nbclient.NotebookClient(notebook, timeout=int(sys.argv[3]), kernel_name="python3",
-                        resources={"metadata": {"path": sys.argv[4]}}).execute()
-nbformat.write(notebook, sys.argv[2])
+import sys, traceback, jupytext, nbclient, nbformat
+timeout, folder, pairs = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+for source, result in zip(pairs[::2], pairs[1::2]):
+    notebook = jupytext.read(source)
+    try:
+        nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": folder}}).execute()
+    except Exception:
+        open(result + ".error", "w").write(traceback.format_exc())
+    nbformat.write(notebook, result)
 """
 
 
@@ -44,22 +50,34 @@ def require_jupyter() -> None:
             pytest.skip(f"{name} is not installed")
 
 
-@functools.cache  # each notebook runs once, however many tests look at it
-def executed(path: Path) -> dict[str, Any]:
-    """The notebook built from ``path`` and run top to bottom in a fresh kernel (cwd: the tutorials folder)."""
+@functools.cache  # the notebooks run once, in one child process, however many tests look at them
+def executed_all() -> dict[str, dict[str, Any]]:
+    """Every tutorial run top to bottom, each in a fresh kernel (cwd: the tutorials folder), by file name."""
     require_jupyter()
     # A kernel as a user gets it: matplotlib's inline backend (headless), not the suite's MPLBACKEND.
     environment = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
-    # The kernel (a grandchild) imports this checkout, not another installed copy.
+    # The kernels (grandchildren) import this checkout, not another installed copy.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as folder:
-        result_path = Path(folder) / f"{path.stem}.ipynb"
-        arguments = [str(path), str(result_path), str(CELL_TIMEOUT), str(TUTORIALS)]
-        result = subprocess.run(
-            [sys.executable, "-c", RUN_SCRIPT, *arguments], capture_output=True, text=True, env=environment, timeout=600
+        results = {path.name: Path(folder) / f"{path.stem}.ipynb" for path in NOTEBOOKS}
+        pairs = [str(part) for path in NOTEBOOKS for part in (path, results[path.name])]
+        arguments = [str(CELL_TIMEOUT), str(TUTORIALS), *pairs]
+        run = subprocess.run(
+            [sys.executable, "-c", RUN_SCRIPT, *arguments], capture_output=True, text=True, env=environment, timeout=900
         )
-        assert result.returncode == 0, f"{path.name} failed:\n{result.stderr[-4000:]}"
-        return json.loads(result_path.read_text(encoding="utf-8"))
+        assert run.returncode == 0, run.stderr[-4000:]
+        notebooks = {}
+        for name, result in results.items():
+            error = result.with_name(result.name + ".error")
+            notebooks[name] = {"error": error.read_text() if error.exists() else None, **json.loads(result.read_text())}
+        return notebooks
+
+
+def executed(path: Path) -> dict[str, Any]:
+    """The notebook built from ``path``, run top to bottom in a fresh kernel; fails with the first error's traceback."""
+    notebook = executed_all()[path.name]
+    assert notebook["error"] is None, f"{path.name} failed:\n{notebook['error'][-4000:]}"
+    return notebook
 
 
 def outputs_of(notebook: Any, ending: str) -> list[dict[str, Any]]:
