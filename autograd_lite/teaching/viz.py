@@ -409,7 +409,9 @@ class _Drawing:
         # so the next group's box can sit below this one instead of beside it.
         for node, _ in self.layout.ops:
             group = self.member_of.get(id(node))
-            for tensor in self.layout.inputs_of(node) if group is not None else ():
+            if group is None:
+                continue
+            for tensor in self.layout.inputs_of(node):
                 if tensor.node is not None and self.member_of.get(id(tensor.node)) == group:
                     self.member_of.setdefault(id(tensor), group)
 
