@@ -82,6 +82,11 @@ def terminal_width(stream: IO[str]) -> int:
     return max(20, columns - 1)
 
 
+def default_stream() -> IO[str]:
+    """stderr, as progress goes; in a Jupyter kernel stdout, since a notebook shows stderr as if it were an error."""
+    return sys.stdout if type(sys.stderr).__module__.startswith("ipykernel") else sys.stderr
+
+
 def is_terminal(stream: IO[str]) -> bool:
     """True when ``stream`` is a terminal that redraws a line in place."""
     try:
@@ -102,7 +107,7 @@ class TrainingProgress:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.epochs, self.total_steps, self.verbose = epochs, total_steps, verbose
-        self.stream = sys.stderr if stream is None else stream
+        self.stream = default_stream() if stream is None else stream
         self.clock = clock
         self.terminal = is_terminal(self.stream)
         self.width = terminal_width(self.stream) if self.terminal else 0

@@ -138,6 +138,13 @@ def test_outside_a_terminal_only_plain_lines_first_last_and_every_few_seconds() 
     assert [line.split(":")[0] for line in slow.getvalue().splitlines()] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
 
 
+def test_in_a_notebook_progress_goes_to_stdout_elsewhere_to_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert progress.default_stream() is sys.stderr
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})()
+    monkeypatch.setattr(sys, "stderr", kernel_stream)
+    assert progress.default_stream() is sys.stdout
+
+
 def test_an_error_mid_epoch_leaves_no_half_drawn_line() -> None:
     stream = Terminal()
     with pytest.raises(FloatingPointError), TrainingProgress(2, 20, stream=stream, clock=Clock()) as report:
