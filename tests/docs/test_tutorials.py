@@ -111,7 +111,12 @@ def test_a_cell_ending_in_history_plot_shows_the_picture_and_models_and_tensors_
     notebook = executed(TUTORIALS / "mnist-mlp.md")
     plot = outputs_of(notebook, "history.plot()")
     assert "image/png" in mime_types(plot)
-    assert "image/png" in mime_types(outputs_of(notebook, "\nhistory"))
+    fitted = outputs_of(notebook, "\nhistory")
+    assert "image/png" in mime_types(fitted)
+    streams = [(output["name"], "".join(output["text"])) for output in fitted if output["output_type"] == "stream"]
+    printed = "".join(text for _, text in streams)  # the progress lines, on stdout (stderr looks like an error)
+    assert {name for name, _ in streams} == {"stdout"} and printed.startswith("epoch 1/3: loss ")
+    assert printed.splitlines()[-1].startswith("epoch 3/3: loss ")
     model = outputs_of(notebook, "\nmodel")
     assert "text/html" in mime_types(model)
     table = "".join("".join(output["data"]["text/html"]) for output in model)
