@@ -18,7 +18,7 @@ from autograd_lite.ops import OP_TABLE
 from autograd_lite.ops.common import kept_shape, spread
 
 OPS = {op.__name__: op for op in OP_TABLE}
-ELEMENTWISE_PREAMBLE = "import numpy as np\n\nfrom autograd_lite import Node\n\n\n"
+PREAMBLE = "import numpy as np\n\nfrom autograd_lite import Node\n\n\n"
 
 
 def shaped(context: Context, value: Any) -> Any:
@@ -27,7 +27,7 @@ def shaped(context: Context, value: Any) -> Any:
     return unbroadcast(np.broadcast_to(value, np.broadcast_shapes(np.shape(value), context.out.shape)), like.shape)
 
 
-def op_stub(class_name: str, doc: str, forward: str, rules: list[tuple[str, str, str]], extra: str = "") -> str:
+def op_stub(class_name: str, doc: str, forward: str, rules: list[tuple[str, str, str]]) -> str:
     """A Node stub: the forward given, one staticmethod per rule raising NotImplementedError.
 
     ``rules`` holds (method name, signature, what to return) per input.
@@ -40,42 +40,22 @@ def op_stub(class_name: str, doc: str, forward: str, rules: list[tuple[str, str,
     kind = "jvps" if rules[0][0].startswith("jvp") else "vjps"
     names = ", ".join(method for method, _, _ in rules) + ("," if len(rules) == 1 else "")
     return (
-        f'{ELEMENTWISE_PREAMBLE}class {class_name}(Node):\n    """{doc}"""\n{extra}\n'
+        f'{PREAMBLE}class {class_name}(Node):\n    """{doc}"""\n\n'
         f"    @staticmethod\n    def forward({forward}\n\n{methods}    {kind} = ({names})\n"
     )
 
 
-def unary_stub(class_name: str, doc: str, forward: str) -> str:
-    """The stub of a one-input elementwise op: ``forward(a)`` is given, ``vjp_a`` is the exercise."""
-    return op_stub(
-        class_name,
-        doc,
-        f"a):\n        return {forward}",
-        [("vjp_a", "g, out, a", "The gradient for a: g (dL/dout) times dout/da. out is the forward's result.")],
-    )
-
-
-def binary_stub(class_name: str, doc: str, forward: str) -> str:
-    """The stub of a two-input elementwise op."""
-    return op_stub(
-        class_name,
-        doc,
-        f"a, b):\n        return {forward}",
-        [
-            ("vjp_a", "g, out, a, b", "The gradient for a: g (dL/dout) times dout/da."),
-            ("vjp_b", "g, out, a, b", "The gradient for b: g (dL/dout) times dout/db."),
-        ],
-    )
-
-
-def reduction_stub(class_name: str, doc: str, forward: str) -> str:
-    """The stub of a reduction over ``axis`` (None, an int or a tuple of ints, all >= 0) with keepdims."""
-    return op_stub(
-        class_name,
-        doc,
-        f"a, axis, keepdims):\n        return {forward}",
-        [("vjp_a", "g, out, a, axis, keepdims", "The gradient for a: shape a.shape. g has out's shape.")],
-    )
+def rule_stub(class_name: str, doc: str, parameters: str, forward: str, inputs: str = "a") -> str:
+    """A Node stub whose ``forward(parameters)`` returns ``forward``, with one vjp to write per name in ``inputs``."""
+    rules = [
+        (
+            f"vjp_{name}",
+            f"g, out, {parameters}",
+            f"The gradient for {name}, shaped like {name}: g (dL/dout) times dout/d{name}.",
+        )
+        for name in inputs.split(", ")
+    ]
+    return op_stub(class_name, doc, f"{parameters}):\n        return {forward}", rules)
 
 
 def _first_of_ties(context: Context) -> Any:
@@ -167,6 +147,7 @@ def _vjp(
     reference_op = OPS[op]
     where = f"autograd_lite/ops/{reference_op.__module__.rsplit('.', 1)[-1]}.py, class {op}"
     solution = more.pop("solution", op)
+    where = more.pop("reference", where)
     return Exercise(
         name, title, "vjp", statement, hints, stub, solution, where, draw, reference_op=reference_op, **more
     )
@@ -186,9 +167,11 @@ ADD = _vjp(
         "Sum the leading axes the input does not have: g.sum(axis=tuple(range(g.ndim - a.ndim))).",
         "Then sum, with keepdims=True, every axis where the input has size 1 but g does not.",
     ),
-    binary_stub("Add", "a + b with broadcasting; each vjp returns exactly its input's shape.", "a + b"),
+    rule_stub("Add", "a + b with broadcasting; each vjp returns exactly its input's shape.", "a, b", "a + b", "a, b"),
     lambda: cases.binary(ag.add),
     edges=cases.broadcasting_edges(ag.add),
+    reference="autograd_lite/ops/elementwise.py, class Add, then engine.unbroadcast, which backward applies to "
+    "every op's gradients",
     strict_shapes=True,
     mistakes=(
         Mistake(
@@ -212,7 +195,7 @@ MUL = _vjp(
     "d(a * b)/da = b and d(a * b)/db = a: each input's gradient is g times the OTHER input.\n"
     "(Broadcast shapes are summed back by the engine here; you met that in 'add'.)",
     ("Change a a little: a*b changes by b times as much.", "vjp_a returns g * b.", "vjp_b returns g * a."),
-    binary_stub("Mul", "a * b, the product rule.", "a * b"),
+    rule_stub("Mul", "a * b, the product rule.", "a, b", "a * b", "a, b"),
     lambda: cases.binary(ag.mul),
     edges=cases.broadcasting_edges(ag.mul),
     mistakes=(
@@ -230,7 +213,7 @@ DIV = _vjp(
     "Div",
     "d(a / b)/da = 1/b and d(a / b)/db = -a/b**2.",
     ("Write a/b as a * b**-1.", "vjp_a: g / b.", "vjp_b: -g * a / b**2, or -g * out / b (out = a/b)."),
-    binary_stub("Div", "a / b, b away from 0.", "a / b"),
+    rule_stub("Div", "a / b, b away from 0.", "a, b", "a / b", "a, b"),
     lambda: cases.binary(ag.div, second=cases.away_from_zero(0.5)),
     edges=cases.broadcasting_edges(ag.div, second=3.0),
     mistakes=(
@@ -253,7 +236,7 @@ EXP = _vjp(
     "Exp",
     "d exp(a)/da = exp(a): the derivative is the function itself, already computed as out.",
     ("Look at the forward: what is out?", "The derivative of exp is exp.", "vjp_a returns g * out."),
-    unary_stub("Exp", "exp(a).", "np.exp(a)"),
+    rule_stub("Exp", "exp(a).", "a", "np.exp(a)"),
     lambda: cases.unary(ag.exp),
     mistakes=(
         Mistake("times a", "d exp(a)/da is exp(a) itself (out), not a", equals(lambda c: c.upstream * c.inputs[0])),
@@ -266,7 +249,7 @@ LOG = _vjp(
     "Log",
     "d log(a)/da = 1/a (a > 0 here).",
     ("Which function has exp as its inverse?", "The slope of log at a is 1/a.", "vjp_a returns g / a."),
-    unary_stub("Log", "log(a), a > 0.", "np.log(a)"),
+    rule_stub("Log", "log(a), a > 0.", "a", "np.log(a)"),
     lambda: cases.unary(ag.log, cases.floats(0.2, 3.0)),
     mistakes=(
         Mistake("times a", "d log(a)/da = 1/a: divide g by a", equals(lambda c: c.upstream * c.inputs[0])),
@@ -367,7 +350,7 @@ TANH = _vjp(
     "Tanh",
     "d tanh(a)/da = 1 - tanh(a)**2 = 1 - out**2.",
     ("tanh = sinh/cosh; its slope at 0 is 1.", "1 - tanh(a)**2, and tanh(a) is out.", "g * (1 - out * out)."),
-    unary_stub("Tanh", "tanh(a).", "np.tanh(a)"),
+    rule_stub("Tanh", "tanh(a).", "a", "np.tanh(a)"),
     lambda: cases.unary(ag.tanh),
     edges=cases.elementwise_edges(ag.tanh, [-30.0, 0.0, 30.0]),
     mistakes=(
@@ -387,7 +370,7 @@ RELU = _vjp(
     "Relu",
     "relu(a) = max(a, 0); its derivative is 1 where a > 0 and 0 elsewhere (a is drawn away from the kink).",
     ("Where a > 0 relu is a itself; elsewhere it is constant.", "A mask: (a > 0).", "g * (a > 0)."),
-    unary_stub("Relu", "relu(a) = max(a, 0).", "np.maximum(a, 0)"),
+    rule_stub("Relu", "relu(a) = max(a, 0).", "a", "np.maximum(a, 0)"),
     lambda: cases.unary(ag.relu, cases.away_from_zero(0.05)),
     mistakes=(
         Mistake(
@@ -416,7 +399,7 @@ SUM = _vjp(
         "With keepdims=False, the reduced axes are gone from g: put them back with size 1 first.",
         "The keepdims shape: 1 on every reduced axis (all of them for axis=None), a's size elsewhere.",
     ),
-    reduction_stub("Sum", "a.sum(axis, keepdims).", "np.sum(a, axis=axis, keepdims=keepdims)"),
+    rule_stub("Sum", "a.sum(axis, keepdims).", "a, axis, keepdims", "np.sum(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.sum),
     edges=cases.reduction_edges(ag.sum),
     mistakes=reduction_mistakes(lambda c: 1.0),
@@ -433,7 +416,7 @@ MEAN = _vjp(
         "n = a.size // out.size.",
         "Spread g / n back over the reduced axes, as for the sum.",
     ),
-    reduction_stub("Mean", "a.mean(axis, keepdims).", "np.mean(a, axis=axis, keepdims=keepdims)"),
+    rule_stub("Mean", "a.mean(axis, keepdims).", "a, axis, keepdims", "np.mean(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.mean),
     edges=cases.reduction_edges(ag.mean),
     mistakes=(
@@ -607,7 +590,7 @@ MAX = _vjp(
         "Divide hits by their count per reduced slice: hits / hits.sum(axis, keepdims=True).",
         "Multiply by g reshaped to the keepdims shape.",
     ),
-    reduction_stub("Max", "a.max(axis, keepdims).", "np.max(a, axis=axis, keepdims=keepdims)"),
+    rule_stub("Max", "a.max(axis, keepdims).", "a, axis, keepdims", "np.max(a, axis=axis, keepdims=keepdims)"),
     lambda: cases.reduction(ag.max, cases.tying_values),
     edges=lambda: [
         cases.Case((np.array([[2.0, 2.0, 1.0], [0.5, 0.5, 0.5]]),), lambda t: ag.max(t, axis=1), smooth=False),

@@ -79,13 +79,14 @@ def check_one(name: str, directory: Path, quiet: bool = False) -> int:
     result = grade(exercise, solution)
     progress = Progress(directory)
     progress.record_check(exercise.name, result.passed)
-    page = None
+    page = directory / f"{exercise.name}.html"
     if result.failure is not None and exercise.kind != "jvp":
-        page = directory / f"{exercise.name}.html"
         atomic_write(page, side_by_side(exercise, solution, result.failure.case, summary_of(result)))
+    else:
+        page.unlink(missing_ok=True)  # the page of an earlier failure would show what is fixed now
     hints_left = len(exercise.hints) - progress.entry(exercise.name)["hints"]
     if not quiet:
-        print(Report(result, hints_left, page))
+        print(Report(result, hints_left, page if page.exists() else None))
     return 0 if result.passed else 1
 
 

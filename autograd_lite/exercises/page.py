@@ -92,6 +92,13 @@ def producers(step: BackwardStep, position_of: dict[int, int]) -> list[int]:
     return [position_of[id(node)] for node in nodes if id(node) in position_of]
 
 
+def shown(value: np.ndarray, errors: list[str]) -> str:
+    """A learner's value; the nan the guard put in place of a rule that failed says so."""
+    if errors and np.size(value) and np.all(np.isnan(value)):
+        return "none: your rule failed (see below)"
+    return text_of(value)
+
+
 def op_rows(solution: type[Node], case: Case) -> tuple[list[Row], list[str]]:
     """The rows of an op exercise: each node's upstream gradient and what it sent, engine beside learner."""
     engine_steps, learner_steps, errors = op_traces(solution, case)
@@ -105,7 +112,7 @@ def op_rows(solution: type[Node], case: Case) -> tuple[list[Row], list[str]]:
             Row(
                 f"n{ours.position}", ours.op, ours.expression, producers(ours, position_of),
                 [(what, text_of(value)) for what, value in engine],
-                [(what, text_of(value)) for what, value in learner], same,
+                [(what, shown(value, errors)) for what, value in learner], same,
             )
         )  # fmt: skip
     return rows, errors

@@ -56,6 +56,7 @@ def test_a_learners_session_on_sigmoid(capsys, tmp_path: Path) -> None:
     write_solution(tmp_path, "sigmoid", {"return g * out": "return g * out * (1 - out)"})
     code, out, _ = run(capsys, tmp_path, "check", "sigmoid")
     assert code == 0 and "sigmoid: PASSED" in out
+    assert not page.exists()  # the page of the earlier failure is gone
     entry = json.loads((tmp_path / "progress.json").read_text())["exercises"]["sigmoid"]
     assert entry["status"] == "passed" and entry["attempts"] == 3 and entry["hints"] == 1
 
