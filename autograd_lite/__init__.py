@@ -58,7 +58,22 @@ from autograd_lite.teaching.forward_mode import ForwardTrace, trace_forward
 from autograd_lite.teaching.trace import BackwardTrace, trace_backward
 from autograd_lite.teaching.viz import draw_graph
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml is its single source); a never-installed tree reads it."""
+    import importlib.metadata
+    import pathlib
+    import re
+
+    try:
+        return importlib.metadata.version("autograd_lite")
+    except importlib.metadata.PackageNotFoundError:
+        pyproject = pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml"
+        found = re.search(r'^version = "([^"]+)"$', pyproject.read_text("utf-8"), re.M) if pyproject.is_file() else None
+        return found.group(1) if found else "0+unknown"
+
+
+__version__ = _version()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,12 +1,16 @@
-"""Safe checkpoints: atomic ``.npz`` writes and all-or-nothing, pickle-free, bounded loads.
+"""Safe checkpoints: atomic ``.npz`` or ``.safetensors`` writes and all-or-nothing, pickle-free, bounded loads.
 
-A checkpoint is an ordinary ``.npz`` file (readable with ``np.load``): one array per
-parameter and persistent buffer (running statistics) under its dotted name, plus the
-optimizer's state under keys starting with ``optimizer.`` when one is saved alongside.
+A checkpoint is an ordinary ``.npz`` file (readable with ``np.load``) or, when the path ends
+in ``.safetensors``, a safetensors file (readable with ``safetensors.numpy.load_file`` and by
+PyTorch, JAX and inference runtimes; writing it needs the ``safetensors`` extra). Either holds
+one array per parameter and persistent buffer (running statistics) under its dotted name, plus
+the optimizer's state under keys starting with ``optimizer.`` when one is saved alongside.
 
-Loading reads every member's ``.npy`` header (name, shape, dtype) first and inflates only
-the members the model (and optimizer) can use, each bounded by what it needs, so a small
-file declaring gigabytes is refused before any of them is allocated.
+Loading reads every member's header (name, shape, dtype) first and reads only the members
+the model (and optimizer) can use, each bounded by what it needs, so a small file declaring
+gigabytes is refused before any of them is allocated. A safetensors file's metadata records
+the project's version, the model's layer layout, the optimizer's name and a CRC-32 of every
+array, so a flipped bit in the data is refused as a corrupt ``.npz`` member is.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import ast
 import contextlib
 import errno
 import hashlib
+import json
 import math
 import os
 import re
@@ -23,10 +28,10 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -49,6 +54,15 @@ MAX_ITEMSIZE = 1 << 16
 #: An optimizer's hyperparameters, step counts and kind are single numbers or short strings.
 MAX_SCALAR_BYTES = 256
 
+#: The extension that makes nn.save write a safetensors file.
+SAFETENSORS_SUFFIX = ".safetensors"
+#: The longest safetensors header read (its JSON: names, shapes, offsets and metadata).
+MAX_SAFETENSORS_HEADER = 16 * 2**20
+#: safetensors' dtype names and the NumPy dtypes they are (little-endian); BF16 and FP8 have none.
+SAFETENSORS_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2", "U32": "<u4",
+                      "I32": "<i4", "U64": "<u8", "I64": "<i8", "F16": "<f2", "F32": "<f4", "F64": "<f8",
+                      "C64": "<c8"}  # fmt: skip
+
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -68,15 +82,23 @@ def save(
     to disk, replaces ``path`` in one step, and the directory is flushed too. A crash mid-save
     leaves any previous checkpoint intact; temporary files that a killed save left behind are
     removed by the next save of the same checkpoint. Re-saving keeps the file's permissions.
+
+    The extension chooses the format: ``.safetensors`` writes a safetensors file (needs the
+    ``safetensors`` package: ``pip install "autograd_lite[safetensors]"``), anything else an ``.npz``.
     """
     path = Path(path)
     arrays = _arrays_to_save(model_or_state, optimizer)
+    if path.suffix.lower() == SAFETENSORS_SUFFIX:
+        contents = _safetensors_bytes(arrays, _layout(model_or_state))  # every refusal before the disk is touched
+        write: Callable[[BinaryIO], Any] = lambda file: file.write(contents)
+    else:
+        write = lambda file: _write_npz(file, arrays)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"nn.save: cannot write {path}: the directory {directory} does not exist")
     with _Folder(directory) as folder:
         _remove_stale_temporaries(folder, path.name)
-        _write_atomically(folder, path.name, arrays)
+        _write_atomically(folder, path.name, write)
 
 
 def _arrays_to_save(model_or_state: Module | Mapping[str, Any], optimizer: Optimizer | None) -> dict[str, np.ndarray]:
@@ -233,7 +255,7 @@ def _create_temporary(folder: _Folder, name: str) -> tuple[str, int]:
     raise FileExistsError(f"nn.save: could not create a temporary file for {name} in {folder.path}")
 
 
-def _write_atomically(folder: _Folder, name: str, arrays: dict[str, np.ndarray]) -> None:
+def _write_atomically(folder: _Folder, name: str, write: Callable[[BinaryIO], Any]) -> None:
     """Write to a temporary file, flush it, rename it over ``name``, flush the directory."""
     try:
         existing = folder.stat(name)
@@ -245,7 +267,7 @@ def _write_atomically(folder: _Folder, name: str, arrays: dict[str, np.ndarray])
         with os.fdopen(descriptor, "wb") as file:
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(file.fileno(), mode)  # re-saving keeps the checkpoint's permissions
-            _write_npz(file, arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename makes them the checkpoint
             folder.replace(temporary, name)
@@ -264,14 +286,64 @@ def _write_npz(file: Any, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
+def _layout(model_or_state: Module | Mapping[str, Any]) -> dict[str, str] | None:
+    """The model's modules by dotted name, as their reprs begin (``Dense(3, 4)``): the metadata's layer layout."""
+    if not isinstance(model_or_state, Module):
+        return None
+    return {name: f"{type(module).__name__}({module.extra_repr()})" for name, module in model_or_state.named_modules()}
+
+
+def _safetensors_bytes(arrays: Mapping[str, np.ndarray], layout: dict[str, str] | None) -> bytes:
+    """The safetensors file of ``arrays``: names (the optimizer's kind) go to the metadata, with CRC-32s and layout."""
+    tensors, strings = {}, {}
+    for key, value in arrays.items():
+        if key == "__metadata__":
+            raise ValueError("nn.save: '__metadata__' is reserved in a safetensors file; rename that entry")
+        if value.dtype.kind in "US" and value.shape == ():
+            strings[key] = str(value)
+            continue
+        little = value.dtype.newbyteorder("<") if value.dtype.byteorder != "|" else value.dtype
+        if little.str not in SAFETENSORS_DTYPES.values():
+            raise TypeError(
+                f"nn.save: {key!r} has dtype {value.dtype}, which safetensors cannot hold; save to an .npz instead"
+            )
+        tensors[key] = np.asarray(value, dtype=little, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ModuleNotFoundError(
+            "nn.save: writing a .safetensors checkpoint needs the safetensors package: "
+            'pip install "autograd_lite[safetensors]" (or save to an .npz)'
+        ) from None
+    metadata = {"format": "np", "producer": "autograd_lite", "autograd_lite_version": ag.__version__,
+                "crc32": json.dumps({key: zlib.crc32(value) for key, value in tensors.items()})}  # fmt: skip
+    if strings:
+        metadata["strings"] = json.dumps(strings)
+    if layout is not None:
+        metadata["layout"] = json.dumps(layout)
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
 # ----- reading the headers ----------------------------------------------------------------
 @dataclass(frozen=True)
-class _Member:
-    """One array of a checkpoint as its headers declare it (nothing of its data read yet)."""
+class _Span:
+    """Where a safetensors array lies: its first byte in the file, and the CRC-32 its metadata records."""
 
-    info: zipfile.ZipInfo
+    start: int
+    crc32: int | None
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One array of a checkpoint as its headers declare it (nothing of its data read yet).
+
+    ``source`` says where the data is: a zip entry (.npz), a span of the file (.safetensors),
+    or, for a name a safetensors file keeps in its metadata (the optimizer's kind), the text itself.
+    """
+
     shape: tuple[int, ...]
     dtype: np.dtype
+    source: zipfile.ZipInfo | _Span | str
 
     @property
     def nbytes(self) -> int:
@@ -295,21 +367,19 @@ def _open_regular_file(path: Path) -> Any:
     kinds = {stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block "
              "device", stat.S_ISDIR: "a directory", stat.S_ISSOCK: "a socket"}  # fmt: skip
     kind = next((text for test, text in kinds.items() if test(mode)), "not a regular file")
-    raise ValueError(f"nn.load: {path} is {kind}; a checkpoint must be a regular .npz file")
+    raise ValueError(f"nn.load: {path} is {kind}; a checkpoint must be a regular file (.npz or .safetensors)")
 
 
-def _open_archive(path: Path, file: Any) -> zipfile.ZipFile:
+def _open_archive(path: Path, file: Any, start: bytes) -> zipfile.ZipFile:
     """The zip archive in ``file``; a single .npy array or anything else is refused with a ValueError."""
-    start = file.read(6)
-    file.seek(0)
-    if start == b"\x93NUMPY":
+    if start.startswith(b"\x93NUMPY"):
         raise ValueError(f"nn.load: {path} holds a single array, not a checkpoint of named arrays (.npz)")
     try:
         return zipfile.ZipFile(file)
     except _CORRUPT as error:
         reason = str(error) if start.startswith(b"PK") else "unrecognised content"
         raise ValueError(
-            f"nn.load: {path} is not an .npz checkpoint, or it is corrupt or truncated ({reason})"
+            f"nn.load: {path} is not an .npz or .safetensors checkpoint, or it is corrupt or truncated ({reason})"
         ) from None
 
 
@@ -377,7 +447,7 @@ def _scan(path: Path, archive: zipfile.ZipFile, file_size: int) -> dict[str, _Me
                 f"nn.load: {path} contains a pickled object array; refusing to load it (unpickling can run "
                 f"arbitrary code). Checkpoints written by nn.save contain numeric arrays only"
             )
-        member = _Member(info, shape, dtype)
+        member = _Member(shape, dtype, info)
         if header_size + member.nbytes != info.file_size:
             raise ValueError(
                 f"nn.load: {path} is corrupt or not a checkpoint: member {info.filename!r} declares {shape} "
@@ -387,26 +457,152 @@ def _scan(path: Path, archive: zipfile.ZipFile, file_size: int) -> dict[str, _Me
     return members
 
 
+#: Reads the data of the given members of an open checkpoint.
+_Reader = Callable[[Mapping[str, _Member]], dict[str, np.ndarray]]
+
+
 @contextlib.contextmanager
-def _open_checkpoint(path: Path) -> Iterator[tuple[zipfile.ZipFile, dict[str, _Member]]]:
-    """The checkpoint's archive and its members' declared shapes and dtypes, checked before any data is read."""
+def _open_checkpoint(path: Path) -> Iterator[tuple[_Reader, dict[str, _Member]]]:
+    """A reader of the checkpoint's data and its members' declared shapes and dtypes, checked before any is read.
+
+    The content decides the format: a zip is an .npz; a safetensors header (or the extension,
+    so that a truncated file gets the safetensors diagnosis) makes it a safetensors file.
+    """
     with _open_regular_file(path) as file:
         file_size = os.fstat(file.fileno()).st_size
-        with _open_archive(path, file) as archive:
-            yield archive, _scan(path, archive, file_size)
+        start = file.read(9)
+        file.seek(0)
+        is_zip = start.startswith((b"PK", b"\x93NUMPY"))
+        if not is_zip and (start[8:9] == b"{" or path.suffix.lower() == SAFETENSORS_SUFFIX):
+            members = _scan_safetensors(path, file, file_size)
+            yield (lambda chosen: _read_spans(path, file, chosen)), members
+            return
+        with _open_archive(path, file, start) as archive:
+            yield (lambda chosen: _read_members(path, archive, chosen)), _scan(path, archive, file_size)
 
 
-def _read_arrays(path: Path, archive: zipfile.ZipFile, members: Mapping[str, _Member]) -> dict[str, np.ndarray]:
-    """The data of ``members``, each exactly as large as its header declared, CRC checked."""
+def _read_members(path: Path, archive: zipfile.ZipFile, members: Mapping[str, _Member]) -> dict[str, np.ndarray]:
+    """The data of ``members`` of an .npz, each exactly as large as its header declared, CRC checked."""
     arrays = {}
     for key, member in members.items():
+        assert isinstance(member.source, zipfile.ZipInfo)
         try:
-            with archive.open(member.info) as stream:
+            with archive.open(member.source) as stream:
                 arrays[key] = np.lib.format.read_array(stream, allow_pickle=False)
                 if stream.read(1):  # also reaches the end, where zipfile checks the CRC
                     raise ValueError("data after the array")
         except _CORRUPT as error:
             raise ValueError(f"nn.load: {path} is corrupt or truncated ({type(error).__name__}: {error})") from None
+    return arrays
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict; a name that appears twice is corrupt (JSON would keep the last)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        names = [name for name, _ in pairs]
+        raise ValueError(f"{next(name for name in names if names.count(name) > 1)!r} appears twice")
+    return result
+
+
+def _safetensors_header(path: Path, file: Any, file_size: int) -> tuple[dict[str, Any], int]:
+    """The safetensors header (a JSON object, read only if of bounded length) and where the data begins."""
+    start = file.read(8)
+    if len(start) < 8:
+        raise ValueError(f"nn.load: {path} is truncated: a safetensors file starts with an 8-byte header length")
+    length = int.from_bytes(start, "little")
+    if length > min(MAX_SAFETENSORS_HEADER, file_size - 8):
+        raise ValueError(
+            f"nn.load: {path} is corrupt or truncated: its safetensors header claims {length:,} bytes, but "
+            f"{max(file_size - 8, 0):,} follow (at most {MAX_SAFETENSORS_HEADER:,} are read)"
+        )
+    try:
+        header = json.loads(file.read(length).decode("utf-8"), object_pairs_hook=_unique_keys)
+        if not isinstance(header, dict):
+            raise ValueError("it is not a JSON object")
+        metadata = header.pop("__metadata__", None) or {}
+        if not isinstance(metadata, dict) or not all(isinstance(value, str) for value in metadata.values()):
+            raise ValueError("its __metadata__ is not a mapping of names to strings")
+        extras = {name: json.loads(metadata.get(name, "{}"), object_pairs_hook=_unique_keys)
+                  for name in ("crc32", "strings")}  # fmt: skip
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f"nn.load: {path} is corrupt: its safetensors header is unreadable ({error})") from None
+    return {"tensors": header, **extras}, 8 + length
+
+
+def _safetensors_entry(key: str, entry: Any, crc32s: Mapping[str, Any], data_start: int) -> tuple[_Member, int, int]:
+    """One tensor's member and its byte span relative to the data, checked; a ValueError says what is wrong."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ValueError("is not a {dtype, shape, data_offsets} entry")
+    dtype, shape, offsets, crc = entry["dtype"], entry["shape"], entry["data_offsets"], crc32s.get(key)
+    if dtype not in SAFETENSORS_DTYPES:
+        raise ValueError(f"has dtype {str(dtype)[:20]!r}, which NumPy cannot hold (convert it to float32 first)")
+    if not isinstance(shape, list) or not all(type(size) is int and size >= 0 for size in shape):
+        raise ValueError(f"declares an impossible shape {str(shape)[:80]}")
+    valid_offsets = isinstance(offsets, list) and len(offsets) == 2 and all(type(at) is int for at in offsets)
+    if not valid_offsets or not 0 <= offsets[0] <= offsets[1] or math.prod(shape) > 2**48:
+        raise ValueError(f"declares impossible data offsets {str(offsets)[:80]}")
+    if crc is not None and not (type(crc) is int and 0 <= crc < 2**32):
+        raise ValueError(f"has an impossible CRC-32 {str(crc)[:20]}")
+    native = np.dtype(SAFETENSORS_DTYPES[dtype]).newbyteorder("=")
+    member = _Member(tuple(shape), native, _Span(data_start + offsets[0], crc))
+    if member.nbytes != offsets[1] - offsets[0]:
+        raise ValueError(f"declares {tuple(shape)} {dtype} ({member.nbytes:,} bytes) in {offsets[1] - offsets[0]:,}")
+    return member, offsets[0], offsets[1]
+
+
+def _scan_safetensors(path: Path, file: Any, file_size: int) -> dict[str, _Member]:
+    """Every tensor's declared name, shape and dtype, checked to tile the file's data exactly; nothing read."""
+    header, data_start = _safetensors_header(path, file, file_size)
+    tensors, crc32s, strings = header["tensors"], header["crc32"], header["strings"]
+    members: dict[str, _Member] = {}
+    spans = []
+    for key, entry in tensors.items():
+        try:
+            member, begin, end = _safetensors_entry(key, entry, crc32s, data_start)
+        except ValueError as error:
+            raise ValueError(f"nn.load: {path} is corrupt or not a checkpoint: tensor {key!r} {error}") from None
+        members[key] = member
+        spans.append((begin, end, key))
+    covered = 0
+    for begin, end, key in sorted(spans):
+        if begin != covered:  # the format forbids holes and overlaps: each byte belongs to one tensor
+            raise ValueError(f"nn.load: {path} is corrupt: tensor {key!r} starts at {begin:,}, not {covered:,}")
+        covered = end
+    if data_start + covered != file_size:
+        raise ValueError(
+            f"nn.load: {path} is corrupt or truncated: its tensors end at byte {data_start + covered:,} of a file "
+            f"of {file_size:,} bytes"
+        )
+    return {**members, **_metadata_members(path, members, crc32s, strings)}
+
+
+def _metadata_members(path: Path, tensors: Mapping[str, _Member], crc32s: Any, strings: Any) -> dict[str, _Member]:
+    """The names kept in the metadata (the optimizer's kind) as members; its CRC-32s must name tensors."""
+    if not isinstance(crc32s, dict) or not isinstance(strings, dict):
+        raise ValueError(f"nn.load: {path} is corrupt: its crc32 or strings metadata is not a JSON object")
+    stray = [key for key in crc32s if key not in tensors] + [key for key in strings if key in tensors]
+    if stray or not all(isinstance(text, str) for text in strings.values()):
+        raise ValueError(f"nn.load: {path} is corrupt: its metadata names {str(stray[:3])[:200]} inconsistently")
+    return {key: _Member((), np.dtype(f"<U{max(len(text), 1)}"), text) for key, text in strings.items()}
+
+
+def _read_spans(path: Path, file: Any, members: Mapping[str, _Member]) -> dict[str, np.ndarray]:
+    """The data of ``members`` of a safetensors file, each exactly as large as declared, CRC checked if recorded."""
+    arrays = {}
+    for key, member in members.items():
+        if isinstance(member.source, str):
+            arrays[key] = np.array(member.source)
+            continue
+        assert isinstance(member.source, _Span)
+        buffer = bytearray(member.nbytes)
+        file.seek(member.source.start)
+        if file.readinto(buffer) != member.nbytes:
+            raise ValueError(f"nn.load: {path} is truncated (it changed while it was read)")
+        if member.source.crc32 is not None and zlib.crc32(buffer) != member.source.crc32:
+            raise ValueError(f"nn.load: {path} is corrupt: the data of {key!r} fails its CRC-32 check")
+        little = np.frombuffer(buffer, dtype=member.dtype.newbyteorder("<")).reshape(member.shape)
+        arrays[key] = little.astype(member.dtype, copy=False)
     return arrays
 
 
@@ -427,11 +623,11 @@ def read(path: str | os.PathLike[str], max_bytes: int | None = None) -> dict[str
     before anything is inflated. Corrupt files raise ``ValueError`` naming the file.
     """
     path = Path(path)
-    with _open_checkpoint(path) as (archive, members):
+    with _open_checkpoint(path) as (read_data, members):
         total = sum(member.nbytes for member in members.values())
         if max_bytes is not None and total > max_bytes:
             raise ValueError(f"nn.load: {path} declares {total:,} bytes of arrays, more than max_bytes={max_bytes:,}")
-        return _read_arrays(path, archive, members)
+        return read_data(members)
 
 
 # ----- loading ----------------------------------------------------------------------------
@@ -491,12 +687,12 @@ def load(
         raise TypeError(f"nn.load: expected an nn.Module to load into, got {type(model).__name__}")
     path = Path(path)
     parameters = state_tensors(model)
-    with _open_checkpoint(path) as (archive, members):
+    with _open_checkpoint(path) as (read_data, members):
         _check_model_headers(model, path, members, strict)
         wanted = {key: members[key] for key in parameters}
         if optimizer is not None:
             wanted.update(_optimizer_members(path, members, optimizer))
-        arrays = _read_arrays(path, archive, wanted)
+        arrays = read_data(wanted)
     try:
         assignments = validated_assignments(model, {key: arrays[key] for key in parameters}, strict, "nn.load")
         apply_optimizer = None

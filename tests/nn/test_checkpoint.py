@@ -124,7 +124,7 @@ def bad_checkpoints(directory: Path) -> dict[str, tuple[Path, str]]:
         "dtype": (write("dtype", {**good, "layers.0.bias": good["layers.0.bias"].astype(np.float64)}), "dtype"),
         "truncated": (truncated, "corrupt or truncated"),
         "corrupt": (corrupt, "corrupt or truncated .*CRC"),
-        "garbage": (garbage, r"not an .npz checkpoint.*\(unrecognised content\)"),
+        "garbage": (garbage, r"not an .npz or .safetensors checkpoint.*\(unrecognised content\)"),
         "single array": (single, "single array"),
         "pickled object array": (pickled, "pickled object array"),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import stat
 import struct
@@ -333,8 +334,8 @@ def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
                           env=env, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == [
-        f"nn.load: {fifo} is a named pipe (FIFO); a checkpoint must be a regular .npz file",
-        f"nn.load: {link} is a named pipe (FIFO); a checkpoint must be a regular .npz file",
+        f"nn.load: {fifo} is a named pipe (FIFO); a checkpoint must be a regular file (.npz or .safetensors)",
+        f"nn.load: {link} is a named pipe (FIFO); a checkpoint must be a regular file (.npz or .safetensors)",
     ]
 
 
@@ -346,7 +347,8 @@ def test_devices_and_directories_are_refused(tmp_path: Path, where: str, kind: s
         pytest.skip(f"{where} does not exist here")
     model = make_model(0)
     before = parameters_snapshot(model)
-    with pytest.raises(ValueError, match=f"^nn.load: {path} is {kind}; a checkpoint must be a regular .npz file$"):
+    message = f"nn.load: {path} is {kind}; a checkpoint must be a regular file (.npz or .safetensors)"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         nn.load(model, path)
     assert_same_parameters(model, before)
 
