@@ -17,7 +17,7 @@ NN = Path(__file__).resolve().parents[2] / "nn"
 LIBRARY = sorted(NN.glob("*.py"))
 APPS = sorted((NN / "apps").glob("*.py"))
 LIBRARY_MODULES = {path.stem for path in LIBRARY} - {"__init__"}
-EXTRAS = {"matplotlib", "mlxtend"}  # optional extras, imported lazily by the functions that need them
+EXTRAS = {"matplotlib", "mlxtend", "safetensors", "onnx"}  # optional extras, imported lazily where needed
 
 
 def imported_modules(path: Path) -> Iterator[str]:
