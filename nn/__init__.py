@@ -9,7 +9,7 @@ docs/nn.md is the tour; every example there runs as a doctest.
 """
 
 import autograd_lite as ag
-from nn import clip, data, datasets, init, lr_scheduler, metrics, optim
+from nn import clip, data, datasets, init, interop, lr_scheduler, metrics, optim
 from nn.activations import (
     ELU,
     GELU,
@@ -28,6 +28,7 @@ from nn.checkpoint import load, save
 from nn.clip import clip_grad_norm_, clip_grad_value_
 from nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
 from nn.drawing import layer_groups
+from nn.interop import load_torch_state_dict, to_torch_state_dict
 from nn.layers import MLP, Dense, Sequential
 from nn.losses import (
     BinaryCrossEntropyWithLogits,
@@ -63,4 +64,5 @@ __all__ = [
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
     "accuracy", "fit", "evaluate", "predict", "History", "save", "load", "layer_groups",
+    "interop", "to_torch_state_dict", "load_torch_state_dict",
 ]  # fmt: skip
