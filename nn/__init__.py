@@ -45,6 +45,7 @@ from nn.losses import (
 from nn.metrics import accuracy
 from nn.module import Buffer, Module, Parameter
 from nn.normalization import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
+from nn.onnx_export import export_onnx
 from nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from nn.summary import ModelSummary, summary
 from nn.training import History, evaluate, fit, predict
@@ -64,5 +65,5 @@ __all__ = [
     "mse_loss", "sum_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "MSELoss", "SumSquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
     "accuracy", "fit", "evaluate", "predict", "History", "save", "load", "layer_groups",
-    "interop", "to_torch_state_dict", "load_torch_state_dict",
+    "interop", "to_torch_state_dict", "load_torch_state_dict", "export_onnx",
 ]  # fmt: skip

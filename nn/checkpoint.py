@@ -93,9 +93,22 @@ def save(
         write: Callable[[BinaryIO], Any] = lambda file: file.write(contents)
     else:
         write = lambda file: _write_npz(file, arrays)
+    write_atomically(path, write)
+
+
+def write_atomically(
+    path: str | os.PathLike[str], contents: bytes | Callable[[BinaryIO], Any], caller: str = "nn.save"
+) -> None:
+    """Write ``contents`` (bytes, or a function writing to the open file) to ``path`` as :func:`save` does.
+
+    Atomic and durable: a temporary file in the same directory, flushed, renamed over ``path``,
+    the directory flushed; a failure leaves the previous file (and its permissions) intact.
+    """
+    path = Path(path)
+    write = contents if callable(contents) else (lambda file: file.write(contents))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise FileNotFoundError(f"nn.save: cannot write {path}: the directory {directory} does not exist")
+        raise FileNotFoundError(f"{caller}: cannot write {path}: the directory {directory} does not exist")
     with _Folder(directory) as folder:
         _remove_stale_temporaries(folder, path.name)
         _write_atomically(folder, path.name, write)

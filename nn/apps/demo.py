@@ -227,6 +227,14 @@ def write_pictures(
         yield write_sigmoid_stepper(out / "sigmoid_backward.html")
 
 
+def onnx_export_problem(path: Path) -> str | None:
+    """Why --export-onnx PATH would fail after training (no onnx package, no such folder), or None."""
+    if importlib.util.find_spec("onnx") is None:
+        return '--export-onnx needs the onnx package: pip install "autograd_lite[onnx]"'
+    folder = path.parent if str(path.parent) else Path(".")
+    return None if folder.is_dir() else f"--export-onnx {path}: the folder {folder} does not exist"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train on the embedded digits, print the held-out accuracy and the path of every picture written."""
     parser = CommandParser(
@@ -241,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=path_argument, default=Path("demo-output"), help="output folder (demo-output)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs (cnn: 2): a few seconds")
+    parser.add_argument("--export-onnx", type=path_argument, metavar="PATH", help="also write the trained network "
+                        "as an ONNX file (batch axis dynamic; needs the onnx extra)")  # fmt: skip
     add_training_options(parser)
     options = parser.parse_args(argv)
     with blas_threads(options.blas_threads):
@@ -272,6 +282,9 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"autograd-lite demo: the pictures need matplotlib, which is not installed; {PLOT_HINT}", file=sys.stderr)
         return 1
     graphs, graphs_note = graph_output()
+    if options.export_onnx is not None and onnx_export_problem(options.export_onnx):
+        print(f"autograd-lite demo: {onnx_export_problem(options.export_onnx)}", file=sys.stderr)
+        return 1
 
     start = time.perf_counter()
     try:
@@ -290,6 +303,10 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         for path in write_pictures(model, history, data[1], options.out, graphs=graphs, description=recipe.description):
             print(f"  {path}")
+        if options.export_onnx is not None:
+            onnx_file = nn.export_onnx(model, options.export_onnx, data[1][0][:2])
+            shape = ", ".join(map(str, ("batch", *recipe.input_shape)))
+            print(f"ONNX model (input 'input': ({shape}) float32, any batch size): {onnx_file}")
     except OSError as error:  # a full disk, the folder removed meanwhile: no half-written picture is left
         print(write_error("autograd-lite demo", error), file=sys.stderr)
         return 1
