@@ -20,7 +20,9 @@ def test_the_exported_network_classifies_the_held_out_digits_as_the_demo_said(
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no Graphviz: the quickest pictures
     path = tmp_path / "digits.onnx"
-    assert demo.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out"), "--export-onnx", str(path)]) == 0
+    assert (
+        demo.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out"), "--export-onnx", str(path)]) == 0
+    )
     printed = capsys.readouterr().out
     assert f"ONNX model (input 'input': (batch, 784) float32, any batch size): {path}" in printed
     reported = float(re.search(r"Held-out accuracy: ([\d.]+)%", printed).group(1)) / 100  # type: ignore[union-attr]
@@ -39,7 +41,9 @@ def test_export_problems_stop_the_demo_before_training(
     path = tmp_path / ("missing/model.onnx" if problem == "no folder" else "model.onnx")
     if problem == "no onnx":
         monkeypatch.setitem(sys.modules, "onnx", None)  # what find_spec reports for a package that is not there
-    assert demo.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out"), "--export-onnx", str(path)]) == 1
+    assert (
+        demo.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out"), "--export-onnx", str(path)]) == 1
+    )
     captured = capsys.readouterr()
     words = 'pip install "autograd_lite[onnx]"' if problem == "no onnx" else f"the folder {path.parent} does not exist"
     assert words in captured.err and "Training" not in captured.out
