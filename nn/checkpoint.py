@@ -160,20 +160,21 @@ class _Folder:
         if self.fd is not None:
             os.close(self.fd)
 
-    def _at(self, name: str) -> tuple[str, dict[str, int]]:
-        return (name, {"dir_fd": self.fd}) if self.fd is not None else (os.path.join(self.path, name), {})
+    def _at(self, name: str) -> tuple[str, int | None]:
+        """``name`` and the descriptor it is relative to, or its path and None (dir_fd=None: not relative)."""
+        return (name, self.fd) if self.fd is not None else (os.path.join(self.path, name), None)
 
     def open(self, name: str, flags: int, mode: int = 0o666) -> int:
         where, dir_fd = self._at(name)
-        return os.open(where, flags | _CLOEXEC, mode, **dir_fd)
+        return os.open(where, flags | _CLOEXEC, mode, dir_fd=dir_fd)
 
     def stat(self, name: str) -> os.stat_result:
         where, dir_fd = self._at(name)
-        return os.stat(where, **dir_fd)
+        return os.stat(where, dir_fd=dir_fd)
 
     def unlink(self, name: str) -> None:
         where, dir_fd = self._at(name)
-        os.unlink(where, **dir_fd)
+        os.unlink(where, dir_fd=dir_fd)
 
     def replace(self, source: str, target: str) -> None:
         if self.fd is None:
@@ -329,7 +330,7 @@ def _safetensors_bytes(arrays: Mapping[str, np.ndarray], layout: dict[str, str] 
             'pip install "autograd_lite[safetensors]" (or save to an .npz)'
         ) from None
     metadata = {"format": "np", "producer": "autograd_lite", "autograd_lite_version": ag.__version__,
-                "crc32": json.dumps({key: zlib.crc32(value) for key, value in tensors.items()})}  # fmt: skip
+                "crc32": json.dumps({key: zlib.crc32(value.data) for key, value in tensors.items()})}  # fmt: skip
     if strings:
         metadata["strings"] = json.dumps(strings)
     if layout is not None:

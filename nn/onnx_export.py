@@ -196,7 +196,8 @@ def _build(graph: _Graph, model: Module, example: np.ndarray) -> tuple[str, list
 
     After an unsupported layer the rest are only checked for support (what it returns may not feed them).
     """
-    value, unsupported, x = "input", [], ag.Tensor(example)
+    value, x = "input", ag.Tensor(example)
+    unsupported: list[str] = []
     for where, layer in _flat_layers(model, ""):
         try:
             value = _layer(graph, layer, value, where, x.shape if not unsupported else (0, 0))
