@@ -97,6 +97,11 @@ class enable_grad(_SetGradMode):  # noqa: N801
     enabled = True
 
 
+def _forward_not_defined(*arrays: np.ndarray, **params: Any) -> np.ndarray:
+    """What a Node subclass that forgot its ``forward`` computes: nothing."""
+    raise NotImplementedError
+
+
 class Node:
     """One recorded operation: the entry on the tape, and the class that holds the op's facts.
 
@@ -141,10 +146,9 @@ class Node:
             indices = [None] if variadic else range(len(cls.formulas))
             cls.formula = "; ".join(cls.input_formula(index) for index in indices)
 
-    @staticmethod
-    def forward(*arrays: np.ndarray, **params: Any) -> np.ndarray:
-        """Compute the op's output from input arrays."""
-        raise NotImplementedError
+    #: Compute the op's output from input arrays: ``forward(*arrays, **params)``. Each op has its own
+    #: signature (often a NumPy function itself), hence typed as any callable.
+    forward: ClassVar[Callable[..., Any]] = staticmethod(_forward_not_defined)
 
     @classmethod
     def vjp(cls, index: int, grad: Any, out: Any, inputs: tuple[Any, ...], params: dict[str, Any]) -> Any:

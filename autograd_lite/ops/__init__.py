@@ -17,7 +17,7 @@ differentiable functions of ``ag.OPS`` too, without a Node of their own.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograd_lite.engine import Node
 from autograd_lite.ops import conv, elementwise, linalg, losses, reductions, shape
@@ -70,4 +70,5 @@ def public_functions() -> dict[str, object]:
     }
 
 
-__all__ = list(OPS)
+if not TYPE_CHECKING:  # type checkers read the star imports above instead, which name every function statically
+    __all__ = list(OPS)
