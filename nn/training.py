@@ -193,7 +193,7 @@ def _check_fit_arguments(
     if validation is not None:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
             raise ValueError("fit: validation must be a pair (X_val, y_val)")
-        validation = _check_data(*validation, "fit (validation)")
+        validation = _check_data(validation[0], validation[1], "fit (validation)")
     if not _is_count(batch_size, minimum=1):
         raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
     if max_iterations is not None and not _is_count(max_iterations, minimum=1):
@@ -225,7 +225,7 @@ def _optimizer_step(optimizer: Optimizer, scheduler: Any, clip_grad_norm: Any, t
 
     def step() -> None:
         if clip_grad_norm is not None:
-            clip_grad_norm_(optimizer.params, clip_grad_norm)
+            clip_grad_norm_(optimizer.params, float(clip_grad_norm))
         optimizer.step()
         if per_batch is not None:
             per_batch.step()
@@ -243,7 +243,7 @@ def _step_per_epoch(scheduler: Any, record: dict[str, float]) -> None:
 
 def _is_count(value: Any, minimum: int) -> bool:
     """An integer (not a bool) of at least ``minimum``."""
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+    return bool(not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum)
 
 
 def _train_epoch(

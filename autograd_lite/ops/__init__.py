@@ -43,7 +43,7 @@ def _nodes_of(module: ModuleType) -> list[type[Node]]:
 #: Every op of the library, family by family, in the order written.
 OP_TABLE: tuple[type[Node], ...] = tuple(op for family in FAMILIES for op in _nodes_of(family))
 #: Public functions composed of other ops: name -> (the function, the NumPy callables it implements).
-COMPOSITES: dict[str, tuple[Any, tuple[Any, ...]]] = {
+COMPOSITES: dict[str, tuple[Any, tuple[Any, ...]]] = {  # type: ignore[no-redef]  # (the families' own, imported by *)
     name: (getattr(family, name), numpy_callables)
     for family in FAMILIES
     for name, numpy_callables in getattr(family, "COMPOSITES", {}).items()

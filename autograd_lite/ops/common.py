@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -32,7 +32,13 @@ def as_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
     return as_tensor(a, b), b
 
 
-def check_axis(name: str, a: Tensor, axis: Axis) -> Axis:
+@overload
+def check_axis(name: str, a: Tensor, axis: int | np.integer) -> int: ...
+@overload
+def check_axis(name: str, a: Tensor, axis: None) -> None: ...
+@overload
+def check_axis(name: str, a: Tensor, axis: Axis) -> Axis: ...
+def check_axis(name: str, a: Tensor, axis: Axis | np.integer) -> Axis:
     """``axis`` normalised for ``a`` (ints in range, no repeats), or a ValueError naming the op."""
     if axis is None:
         return None
@@ -53,10 +59,10 @@ def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
     return tuple(1 if i in axes else size for i, size in enumerate(shape))
 
 
-def normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+def normalize_axes(axis: Axis | np.integer, ndim: int) -> tuple[int, ...]:
     """The axes as non-negative ints, or a ValueError for one out of range."""
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)  # type: ignore[arg-type]
-    normalized = []
+    normalized: list[Any] = []
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")

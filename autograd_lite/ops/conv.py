@@ -100,7 +100,7 @@ class Conv2dWeightGrad(Node):
 
     @staticmethod
     def forward(x: np.ndarray, g: np.ndarray, shape: tuple[int, ...], **p: Pair) -> np.ndarray:
-        patches = _patches(x, shape[2:], p["stride"], p["padding"], p["dilation"])
+        patches = _patches(x, (shape[2], shape[3]), p["stride"], p["padding"], p["dilation"])
         return np.tensordot(g, patches, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kh, kw)
 
     vjps = (

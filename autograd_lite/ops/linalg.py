@@ -67,7 +67,7 @@ class Matmul(Node):
 class Dot(Node):
     name, category, numpy = "dot", "matrix product", (np.dot,)
     formulas, formulas_by_rank = Matmul.formulas, Matmul.formulas_by_rank  # np.dot is np.matmul up to 2-D
-    formulas_for = classmethod(Matmul.formulas_for.__func__)  # type: ignore[attr-defined]
+    formulas_for = classmethod(Matmul.formulas_for.__func__)  # type: ignore[attr-defined,var-annotated]
     forward = staticmethod(np.dot)
     vjps = Matmul.vjps  # np.dot equals np.matmul for 1-D and 2-D operands
     jvps = (lambda t, out, a, b: np.dot(t, b), lambda t, out, a, b: np.dot(a, t))
@@ -377,6 +377,7 @@ def matrix_power(a: ArrayLike, n: int) -> Tensor:
         n >>= 1
         if n:
             base = matmul(base, base)
+    assert result is not None  # n > 0 here
     return result
 
 
@@ -660,7 +661,7 @@ class Eigh(Node):
     formulas = ("V (diag(grad_w) + F * (V.T grad_V)) V.T, F_ij = 1/(w_j - w_i), onto the triangle read",)
 
     @staticmethod
-    def forward(a: np.ndarray, UPLO: str) -> np.ndarray:
+    def forward(a: np.ndarray, UPLO: Any) -> np.ndarray:  # "L" or "U", checked by eigh
         w, v = np.linalg.eigh(a, UPLO=UPLO)
         return np.concatenate([w[..., None, :], v], axis=-2)  # one output: eigenvalues above eigenvectors
 

@@ -34,9 +34,11 @@ def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.nda
         if labels is not None:
             target = np.zeros(logits.shape, dtype=logits.dtype)
             np.put_along_axis(target, labels[..., None], 1, axis=-1)
+        assert target is not None  # the caller gives labels or a target
         return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
     difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
     if labels is None:
+        assert target is not None
         difference *= np.sum(target, axis=-1, keepdims=True)
         difference -= target
     else:

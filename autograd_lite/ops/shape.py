@@ -347,7 +347,7 @@ class Pad(Node):
     formulas = ("the interior of grad (constant); grad added back to the copied positions (edge, reflect, ...)",)
 
     @staticmethod
-    def forward(a: np.ndarray, pad_width: Any, mode: str, constant_values: Any) -> np.ndarray:
+    def forward(a: np.ndarray, pad_width: Any, mode: Any, constant_values: Any) -> np.ndarray:  # mode: pad's checked
         if mode == "constant":  # a 0-d array has no widths: np.pad takes 0 for it
             return np.pad(a, pad_width or 0, mode, constant_values=constant_values)
         return np.pad(a, pad_width or 0, mode)
@@ -356,7 +356,7 @@ class Pad(Node):
     jvps = (lambda t, out, a, pad_width, mode, constant_values: np.pad(t, pad_width or 0, mode),)  # constants: 0
 
 
-def _unpadded(g: Any, shape: tuple[int, ...], pad_width: Any, mode: str) -> Any:
+def _unpadded(g: Any, shape: tuple[int, ...], pad_width: Any, mode: Any) -> Any:
     if mode == "constant":
         return g[tuple(slice(before, before + size) for (before, _), size in zip(pad_width, shape))]
     # The copying modes are separable: output = a[ix_(source_0, source_1, ...)], each source the padded arange.
@@ -576,7 +576,7 @@ def moveaxis(a: ArrayLike, source: int | tuple[int, ...], destination: int | tup
 
 def _axis_tuple(name: str, a: Tensor, axes: Any) -> tuple[int, ...]:
     normalized = check_axis(name, a, _ints(name, "axes", axes))
-    return (normalized,) if isinstance(normalized, int) else tuple(normalized)
+    return (normalized,) if isinstance(normalized, int) else tuple(normalized or ())
 
 
 def rollaxis(a: ArrayLike, axis: int, start: int = 0) -> Tensor:
@@ -611,9 +611,8 @@ def flipud(m: ArrayLike) -> Tensor:
 def rot90(m: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (from the first towards the second), as np.rot90."""
     m = as_tensor(m)
-    axes = tuple(axes)
-    if len(axes) != 2:
-        raise ValueError(f"rot90: axes {axes} must be two axes")
+    if len(tuple(axes)) != 2:
+        raise ValueError(f"rot90: axes {tuple(axes)} must be two axes")
     first, second = (check_axis("rot90", m, _int("rot90", "axes", axis)) for axis in axes)
     if first == second:
         raise ValueError(f"rot90: axes {axes} must be two different axes of shape {m.shape}")
@@ -652,7 +651,8 @@ def array_split(ary: ArrayLike, indices_or_sections: int | Any, axis: int = 0) -
         sizes = [each + 1] * extra + [each] * (sections - extra)
         bounds = [0, *np.cumsum(sizes).tolist()]
     else:
-        bounds = [0, *_ints("array_split", "indices", indices_or_sections), length]
+        indices = _ints("array_split", "indices", indices_or_sections)
+        bounds = [0, *(indices if isinstance(indices, tuple) else (indices,)), length]
     return [getitem(ary, _along(axis, slice(start, end))) for start, end in zip(bounds[:-1], bounds[1:])]
 
 
@@ -731,7 +731,7 @@ def _cast(name: str, parts: list[Tensor], dtype: Any, casting: str) -> list[Tens
     if dtype is None:
         return parts
     for part in parts:
-        if not np.can_cast(part.dtype, dtype, casting=casting):
+        if not np.can_cast(part.dtype, dtype, casting=casting):  # type: ignore[arg-type]
             raise TypeError(f"{name}: cannot cast {part.dtype} to {np.dtype(dtype)} with casting={casting!r}")
     return [astype(part, dtype) for part in parts]
 

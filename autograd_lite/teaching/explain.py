@@ -122,7 +122,8 @@ def _protect_expression(argv: list[str]) -> list[str]:
 
     argparse would read it as options; it skips a leading space, which the evaluation strips again.
     """
-    protected, expecting_value = [], False
+    protected: list[str] = []
+    expecting_value = False
     for token in argv:
         if token == "--":  # everything after it is positional already
             protected.extend(argv[len(protected) :])

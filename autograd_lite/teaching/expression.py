@@ -16,7 +16,7 @@ import keyword
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def _parse(text: str, what: str) -> ast.Expression:
         raise RefusedError(f"{what} cannot be parsed: {type(error).__name__}") from None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -302,7 +302,7 @@ def _diagonal_shape(shape: Shape, offset: Any, axis1: Any, axis2: Any) -> Shape:
 
 def _index_parts(index: Any) -> list[Any]:
     """The parts of an index as getitem passes them to NumPy: ints, slices, None, Ellipsis and arrays."""
-    parts = []
+    parts: list[Any] = []
     for part in index if isinstance(index, tuple) else (index,):
         if part is None or part is Ellipsis or isinstance(part, slice):
             parts.append(part)
@@ -383,9 +383,9 @@ def getitem_shape(shape: Shape, index: Any) -> Shape:
 def _einsum_made(subscripts: Any, operands: tuple[Any, ...]) -> Made:
     """einsum's result, and the operands it broadcasts first; the subscripts as a string or as index lists."""
     if isinstance(subscripts, str):
-        inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+        inputs, arrow, written = subscripts.replace(" ", "").partition("->")
         terms: list[Any] = inputs.split(",")
-        given: Any = output if arrow else None
+        given: Any = written if arrow else None
         if "." in subscripts:
             raise ValueError("explain cannot size einsum with '...'; write the axes out")
     else:  # einsum(a, [0, 1], b, [1, 2], [0, 2])
@@ -453,11 +453,12 @@ def _decomposition_made(shape: Shape, kind: str) -> Made:
     """eigh, svd and qr: one packed result, and the views their results are cut from."""
     batch, (m, n) = shape[:-2], shape[-2:]
     k = min(m, n)
-    parts = {
+    shapes: dict[str, list[tuple[int, ...]]] = {
         "eigh": [(n,), (n, n)],
         "svd": [(m, k), (k,), (k, n)],
         "qr": [(m, k), (k, n)],
-    }[kind]
+    }
+    parts = shapes[kind]
     packed = batch + (sum(math.prod(part) for part in parts),)
     return [(packed, 1), *((batch + part, 1) for part in parts)]
 
@@ -583,7 +584,7 @@ _RULES: dict[str, Callable[[dict[str, Any]], Made]] = {
     "dot": lambda a: [(_dot_shape(*_shapes(a["a"], a["b"])), 1)],
     "linear": lambda a: [(_matmul_shape(*_shapes(a["x"], a["weight"])), 1)],
     "einsum": lambda a: _einsum_made(a["subscripts"], a["operands"]),
-    "tensordot": lambda a: [(_tensordot_shape(*_shapes(a["a"], a["b"]), a["axes"]), 1)],
+    "tensordot": lambda a: [(_tensordot_shape(_shape_of(a["a"]), _shape_of(a["b"]), a["axes"]), 1)],
     "outer": lambda a: [((_size_of(a["a"]), _size_of(a["b"])), 1), *((s, 1) for s in _shapes(a["a"], a["b"]))],
     "inner": lambda a: [
         (
@@ -614,7 +615,7 @@ _RULES: dict[str, Callable[[dict[str, Any]], Made]] = {
     "tile": lambda a: [(_tile_shape(_shape_of(a["A"]), a["reps"]), 1)],
     "repeat": lambda a: [(_repeat_shape(_shape_of(a["a"]), a["repeats"], a["axis"]), 1)],
     "take": lambda a: [(_take_shape(_shape_of(a["a"]), a["indices"], a["axis"]), 1)],
-    "take_along_axis": lambda a: [(_take_along_axis_shape(*_shapes(a["arr"], a["indices"]), a["axis"]), 2)],
+    "take_along_axis": lambda a: [(_take_along_axis_shape(_shape_of(a["arr"]), _shape_of(a["indices"]), a["axis"]), 2)],
     "pad": lambda a: [(_pad_shape(_shape_of(a["array"]), a["pad_width"]), 1)],
     "diagonal": lambda a: [(_diagonal_shape(_shape_of(a["a"]), a["offset"], a["axis1"], a["axis2"]), 1)],
     "diag": lambda a: [(_diag_shape(_shape_of(a["v"]), a["k"]), 1)],
@@ -799,7 +800,7 @@ class Evaluator:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             sign, node = -1, node.operand
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            return sign * _checked_number(node.value)
+            return sign * int(_checked_number(node.value))
         raise RefusedError("an index must be integers and slices of integers, e.g. W[0, 1:3]")
 
 

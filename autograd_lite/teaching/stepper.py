@@ -44,7 +44,7 @@ MAX_PAGE_FORWARD_NUMBERS = 3_000_000
 
 @functools.cache
 def _static(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def stepper_page(

@@ -63,7 +63,7 @@ def format_number(value: Any, digits: int = 4) -> str:
 def array_on_one_line(value: Any, digits: int | None = None) -> str:
     """NumPy's printing of an array, joined onto one line (``digits`` significant digits for floats if given)."""
     array = np.asarray(value)
-    formatter = None
+    formatter: Any = None  # NumPy's formatter dict
     if digits is not None and array.dtype.kind not in "biu":
         formatter = {"float_kind": lambda number: format_number(number, digits)}
     body = np.array2string(array, separator=", ", max_line_width=10_000, formatter=formatter)

@@ -131,8 +131,8 @@ def write_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: 
         graph = ag.draw_graph(loss, rankdir="TB", groups=layers)
         text = graph.pipe(format="svg", encoding="utf-8") if path.suffix == ".svg" else graph.source
     finally:
-        for (_, parameter), name in zip(named, original_names):
-            parameter.name = name
+        for (_, parameter), original in zip(named, original_names):
+            parameter.name = original
         model.zero_grad()
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")

@@ -114,6 +114,7 @@ def _run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     (x_train, _), (x_test, y_test) = data
     per_epoch = -(-len(x_train) // recipe.batch_size)
     if epochs is None:
+        assert iterations is not None  # every recipe and option sets one of the two
         epochs = -(-iterations // per_epoch)  # enough epochs to cover the iterations; training stops at the count
     source = f"MNIST IDX files in {options.data}" if options.data else "the embedded MNIST subset"
     print(f"Recipe {options.recipe}: {recipe.describe()}")
