@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -139,9 +139,10 @@ def plot_feature_maps(
     rows = [(name, np.asarray(stage)) for name, stage in maps]
     lines = sum(max(1, -(-len(stage) // columns)) for _, stage in rows)
     figure = _figure(0.9 * columns, 0.9 * lines + 2.2)
-    digit_area, *stage_areas = figure.subfigures(
+    areas: Any = figure.subfigures(  # an array of them for more than one row
         len(rows) + 1, 1, height_ratios=[1.6] + [max(1, -(-len(s) // columns)) for _, s in rows]
     )
+    digit_area, *stage_areas = areas
     digit_axes = digit_area.subplots()
     digit_axes.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
     digit_axes.set_axis_off(), digit_axes.set_title("input digit", fontsize=9)

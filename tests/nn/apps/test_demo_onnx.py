@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nn
 from nn.apps import demo
 from nn.datasets import load_mnist
 
@@ -47,3 +48,14 @@ def test_export_problems_stop_the_demo_before_training(
     captured = capsys.readouterr()
     words = 'pip install "autograd_lite[onnx]"' if problem == "no onnx" else f"the folder {path.parent} does not exist"
     assert words in captured.err and "Training" not in captured.out
+
+
+def test_the_demos_cnn_exports_and_runs_the_same(tmp_path: Path) -> None:
+    """--model cnn's network (untrained here: the layers are what matters) at batch sizes 1 and 37."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = demo.RECIPES["cnn"].build(0)
+    x = np.random.default_rng(0).random((37, *demo.RECIPES["cnn"].input_shape)).astype(np.float32)
+    path = nn.export_onnx(model, tmp_path / "cnn.onnx", x[:2])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (1, 37):
+        assert np.max(np.abs(session.run(None, {"input": x[:batch]})[0] - model(x[:batch]).data)) <= 1e-5
