@@ -176,8 +176,10 @@ NOT_ARRAY_FUNCTIONS = frozenset(
     seterr seterrcall show_config show_runtime test typename mintypecode isdtype issubdtype promote_types
     datetime_data format_float_positional format_float_scientific base_repr binary_repr from_dlpack
     nested_iters load loadtxt genfromtxt fromfile fromregex fromstring frombuffer fromiter fromfunction
-    frompyfunc save savez savez_compressed savetxt bmat""".split()  # bmat: matrices from strings or nested lists
-)
+    frompyfunc save savez savez_compressed savetxt bmat
+    deprecate deprecate_with_doc disp find_common_type get_array_wrap issctype issubclass_ issubsctype lookfor
+    maximum_sctype obj2sctype sctype2char set_numeric_ops source safe_eval""".split()
+)  # bmat: matrices from strings or nested lists; from deprecate on: NumPy 1.x's (types, printing), gone in 2.0
 
 
 def numpy_callables() -> Iterator[tuple[str, Any]]:

@@ -17,6 +17,23 @@ from strategies import arrays, away_from_zero
 
 import autograd_lite as ag
 
+NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+def numpy2_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.linalg.solve as NumPy 2 reads b (a vector only when 1-D); on NumPy 1, by the inverse and matmul's batching."""
+    if not NUMPY_1:
+        return np.linalg.solve(a, b)
+    return (np.linalg.inv(a) @ b[..., None])[..., 0] if b.ndim == 1 else np.linalg.inv(a) @ b
+
+
+def numpy2_cholesky(a: np.ndarray, upper: bool) -> np.ndarray:
+    """np.linalg.cholesky(a, upper=...); NumPy 1 has no upper=: for a symmetric a, U is L transposed."""
+    if not NUMPY_1:
+        return np.linalg.cholesky(a, upper=upper)
+    return np.swapaxes(np.linalg.cholesky(a), -1, -2) if upper else np.linalg.cholesky(a)
+
+
 MATRIX = np.array([[2.0, 0.5], [0.3, 1.5]])  # as test_numpy_routing's: square, invertible, distinct entries
 CUBE = np.arange(1.0, 13.0).reshape(2, 3, 2) / 10
 SINGULAR = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2: det's cofactors from an SVD
@@ -148,7 +165,7 @@ def solve_case(draw: Any) -> Case:
     a = draw(conditioned())
     n = a.shape[-1]
     b = draw(arrays(st.sampled_from([(n,), (n, draw(sides)), a.shape[:-2] + (n, draw(sides))])))
-    return Case(ag.solve, [a, b], np.linalg.solve)
+    return Case(ag.solve, [a, b], numpy2_solve)
 
 
 @st.composite
@@ -156,7 +173,7 @@ def cholesky_case(draw: Any) -> Case:
     x = draw(arrays(draw(batches) + (draw(sides),) * 2))
     a = x @ np.swapaxes(x, -1, -2) + x.shape[-1] * np.eye(x.shape[-1])  # symmetric positive definite
     upper = draw(st.booleans())
-    return Case(lambda t: ag.cholesky(t, upper=upper), [a], lambda m: np.linalg.cholesky(m, upper=upper))
+    return Case(lambda t: ag.cholesky(t, upper=upper), [a], lambda m: numpy2_cholesky(m, upper))
 
 
 def signed_eigh(a: Any, basis: np.ndarray, library: Any) -> Any:

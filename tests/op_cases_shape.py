@@ -12,6 +12,8 @@ from strategies import arrays, axes_for, broadcastable_arrays, shapes
 
 import autograd_lite as ag
 
+NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
 VECTOR = np.array([0.3, 0.6, 0.8])
 MATRIX = np.array([[2.0, 0.5], [0.3, 1.5]])
 CUBE = np.arange(12.0).reshape(2, 3, 2) / 10
@@ -105,7 +107,16 @@ def pad_case(draw: Any) -> Case:
     pad_width = draw(st.one_of(forms))
     mode = draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
     extra = {"constant_values": draw(st.floats(-2, 2))} if mode == "constant" and draw(st.booleans()) else {}
-    return Case(lambda t: ag.pad(t, pad_width, mode, **extra), [x], lambda a: np.pad(a, pad_width, mode, **extra))
+    # NumPy 1 has no {axis: width} form: its reference gets the same widths as one pair per axis
+    reference_width = _pairs_of(pad_width, x.ndim) if isinstance(pad_width, dict) and NUMPY_1 else pad_width
+    return Case(lambda t: ag.pad(t, pad_width, mode, **extra), [x], lambda a: np.pad(a, reference_width, mode, **extra))
+
+
+def _pairs_of(widths: dict[int, Any], ndim: int) -> list[tuple[int, int]]:
+    pairs = [(0, 0)] * ndim
+    for axis, width in widths.items():
+        pairs[axis % ndim] = (width, width) if isinstance(width, int) else tuple(width)
+    return pairs
 
 
 def triangle_case(function: Any, reference: Any) -> st.SearchStrategy[Case]:

@@ -9,6 +9,8 @@ import numpy as np
 from autograd_lite.engine import Tensor, constant
 
 ArrayLike = Any  # a Tensor, a NumPy array or a Python number
+#: NumPy 1.x (the project supports 1.24 and later) lacks or reads differently a few things ops rely on.
+NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 Axis = int | tuple[int, ...] | None
 
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from autograd_lite.engine import Node, Tensor, apply, data_of
-from autograd_lite.ops.common import ArrayLike, as_pair, as_tensor, normalize_axes
+from autograd_lite.ops.common import NUMPY_1, ArrayLike, as_pair, as_tensor, normalize_axes
 from autograd_lite.ops.elementwise import abs as _abs
 from autograd_lite.ops.elementwise import mul
 from autograd_lite.ops.reductions import max as _max
@@ -525,8 +525,16 @@ def slogdet(a: ArrayLike) -> SlogdetResult:
 
 
 def _solved(a: Any, v: Any, vector: bool) -> Any:
-    """solve(a, v), v a (batch of) vector(s) when ``vector``, else of matrices."""
-    return np.linalg.solve(a, v[..., None])[..., 0] if vector else np.linalg.solve(a, v)
+    """solve(a, v), v a (batch of) vector(s) when ``vector``, else of matrices, on every NumPy version.
+
+    NumPy 1 reads a ``v`` with one axis fewer than ``a`` as a batch of vectors; NumPy 2 only a 1-D
+    one. Leading axes of length 1 make the batch explicit, so both read it as NumPy 2 does.
+    """
+    if vector:
+        return _solved(a, v[..., None], False)[..., 0]
+    if v.ndim < a.ndim:
+        v = v[(None,) * (a.ndim - v.ndim)]
+    return np.linalg.solve(a, v)
 
 
 def _times(m: Any, x: Any, vector: bool) -> Any:
@@ -543,7 +551,7 @@ def _solve_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
 class Solve(Node):
     name, category, numpy = "solve", "linear algebra", (np.linalg.solve,)
     formulas = ("-solve(a.T, grad) @ x.T  (x = out; dx = inv(a) (db - da x))", "solve(a.T, grad)")
-    forward = staticmethod(np.linalg.solve)
+    forward = staticmethod(lambda a, b: _solved(a, b, b.ndim == 1))  # NumPy 2's reading of b
     vjps = (_solve_vjp_a, lambda g, out, a, b: _solved(_mT(a), g, b.ndim == 1))
     jvps = (
         lambda t, out, a, b: -_solved(a, _times(t, out, b.ndim == 1), b.ndim == 1),
@@ -615,10 +623,17 @@ def _cholesky_jvp(t: Any, out: Any, upper: bool) -> Any:
     return _mT(tangent) if upper else tangent
 
 
+def _cholesky_factor(a: np.ndarray, upper: bool) -> np.ndarray:
+    """np.linalg.cholesky(a, upper=upper); NumPy 1 has no ``upper``: there U = cholesky(a^H)^H (a's upper triangle)."""
+    if NUMPY_1 and upper:
+        return np.conj(np.swapaxes(np.linalg.cholesky(np.conj(np.swapaxes(a, -1, -2))), -1, -2))
+    return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
+
+
 class Cholesky(Node):
     name, category, numpy = "cholesky", "linear algebra", (np.linalg.cholesky,)
     formulas = ("sym(L^-T phi(L.T grad) L^-1) onto the triangle read, phi = lower triangle, diagonal halved",)
-    forward = staticmethod(np.linalg.cholesky)
+    forward = staticmethod(lambda a, upper: _cholesky_factor(a, upper))
     vjps = (lambda g, out, a, upper: _cholesky_vjp(g, out, upper),)
     jvps = (lambda t, out, a, upper: _cholesky_jvp(t, out, upper),)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 import autograd_lite as ag
 from autograd_lite.ops import ops_in
+from autograd_lite.ops.common import NUMPY_1  # getitem's bounds checks differ between NumPy 1 and 2
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_VALUE_LENGTH = 20_000
@@ -371,13 +372,15 @@ def getitem_shape(shape: Shape, index: Any) -> Shape:
         joined = np.broadcast_shapes(*selections)
     except ValueError:
         raise IndexError(f"index arrays of shapes {selections} do not broadcast together") from None
-    if outside and (not positions or math.prod(joined)):  # NumPy checks no bounds when nothing is selected
+    result = tuple(out)
+    if positions:
+        if positions != list(range(positions[0], positions[-1] + 1)):
+            insert_at = 0  # advanced indices apart from each other: NumPy puts their axes first
+        result = (*out[:insert_at], *joined, *out[insert_at:])
+    # NumPy 2 checks the bounds unless the index arrays select nothing; NumPy 1, only if the result has elements.
+    if outside and (0 not in result if NUMPY_1 else not positions or 0 not in joined):
         raise IndexError(outside[0])
-    if not positions:
-        return tuple(out)
-    if positions != list(range(positions[0], positions[-1] + 1)):
-        insert_at = 0  # advanced indices apart from each other: NumPy puts their axes first
-    return (*out[:insert_at], *joined, *out[insert_at:])
+    return result
 
 
 def _einsum_made(subscripts: Any, operands: tuple[Any, ...]) -> Made:
