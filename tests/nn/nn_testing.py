@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,3 +80,39 @@ def assert_same_parameters(module: nn.Module, snapshot: dict[str, np.ndarray]) -
         assert current[name].dtype == values.dtype, name
         assert current[name].shape == values.shape, name
         assert current[name].data.tobytes() == values.tobytes(), name
+
+
+def small_checkpoint_outcome(path: Path) -> str:
+    """Load a checkpoint of ``Sequential(Dense(1, 1, rng=0))`` with SGD(lr=0.5) from ``path`` into a fresh model.
+
+    'ok' (and the values are exactly the saved ones) or 'refused' (a one-line ValueError naming the
+    file, and the model and optimizer unchanged): any other outcome fails the test.
+    """
+    model = nn.Sequential(nn.Dense(1, 1, rng=1))
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    before = parameters_snapshot(model)
+    try:
+        nn.load(model, path, optimizer=optimizer)
+    except ValueError as error:
+        assert str(path) in str(error) and "\n" not in str(error), str(error)
+        assert_same_parameters(model, before)
+        assert optimizer.lr == 0.1
+        return "refused"
+    assert_same_parameters(model, parameters_snapshot(nn.Sequential(nn.Dense(1, 1, rng=0))))
+    assert optimizer.lr == 0.5
+    return "ok"
+
+
+def truncated_and_flipped_outcomes(content: bytes, path: Path) -> tuple[list[str], list[str]]:
+    """small_checkpoint_outcome of every truncation of ``content``, and of ``content`` with one bit of each byte
+    flipped (a different bit each time), written to ``path``."""
+    truncated, flipped = [], []
+    for length in range(len(content)):
+        path.write_bytes(content[:length])
+        truncated.append(small_checkpoint_outcome(path))
+    for position in range(len(content)):
+        data = bytearray(content)
+        data[position] ^= 1 << (position * 3 % 8)
+        path.write_bytes(bytes(data))
+        flipped.append(small_checkpoint_outcome(path))
+    return truncated, flipped
