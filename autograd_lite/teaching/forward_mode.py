@@ -352,7 +352,7 @@ def each_basis_pass(trace: BackwardTrace) -> Iterator[ForwardTrace]:
 
 def basis_passes(trace: BackwardTrace, limit: int = MAX_FORWARD_PASSES) -> tuple[list[ForwardTrace], int]:
     """The first ``limit`` passes of :func:`each_basis_pass`, and how many the whole gradient needs."""
-    passes = []
+    passes: list[ForwardTrace] = []
     for one in each_basis_pass(trace):
         if len(passes) == limit:
             break
