@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd_lite.teaching.viz import MAX_DRAWN_OPS, build_graph, format_array, format_number, op_key, svg_text
+from autograd_lite.teaching.viz import (
+    MAX_DRAWN_INPUTS,
+    MAX_DRAWN_OPS,
+    build_graph,
+    format_array,
+    format_number,
+    op_key,
+    svg_text,
+)
 
 if TYPE_CHECKING:
     from autograd_lite.teaching.forward_mode import ForwardTrace
@@ -182,7 +190,7 @@ def _forward_values(trace: BackwardTrace, drawn: set[str]) -> list[dict[str, Any
     layout = trace.layout
     texts = trace.forward_steps()
     steps = []
-    for position, ((_, result), text) in enumerate(zip(layout.ops, texts)):
+    for position, ((node, result), text) in enumerate(zip(layout.ops, texts)):
         key = layout.entry(result).key
         step = {
             "phase": f"Forward pass: op {position + 1} of {len(layout.ops)}",
@@ -190,7 +198,13 @@ def _forward_values(trace: BackwardTrace, drawn: set[str]) -> list[dict[str, Any
             "text": text,
             "set": {key: [_value_line(result.data), None]} if key in drawn else {},
             "received": [key] if key in drawn else [],
-            "grids": _grids((f"{layout.label(result)} (value)", result.data)),
+            "grids": _grids(  # what the op computed from, then what it computed
+                *(
+                    (f"{layout.label(t)} (value)", t.data)
+                    for t in list(dict.fromkeys(layout.inputs_of(node)))[:MAX_DRAWN_INPUTS]
+                ),
+                (f"{layout.label(result)} (value)", result.data),
+            ),
         }
         if position == 0:
             step["base"] = _base(trace, drawn, False, lambda entry: "grad ?")

@@ -250,7 +250,9 @@ def test_small_matrices_are_heat_maps_with_values_on_hover(browser, tmp_path) ->
     set_viewport(browser, 1280, 800)
     trace = two_by_two()
     open_page(browser, trace, tmp_path, "grids")
-    assert shown(browser)["grids"] == ["v1 (value) [0] = 2.5", "v1 (value) [1] = 1.5"]
+    W_cells = ["W (value) [0, 0] = 0.5", "W (value) [0, 1] = -1", "W (value) [1, 0] = 2", "W (value) [1, 1] = 0.25"]
+    x_cells = ["x (value) [0] = 1", "x (value) [1] = -2"]
+    assert shown(browser)["grids"] == [*W_cells, *x_cells, "v1 (value) [0] = 2.5", "v1 (value) [1] = 1.5"]
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.END)
     titles = shown(browser)["grids"]
     gradient = trace.gradients["W"]
