@@ -15,6 +15,7 @@ tape, backward) <- ``ops`` (the op table) <- ``numpy_routing``, ``functional``,
 from typing import Any
 
 from autograd_lite import random
+from autograd_lite.compiler import backward_code, compile
 from autograd_lite.creation import (
     arange,
     empty_like,
@@ -89,7 +90,7 @@ __all__ = [
     "OPS", "OP_TABLE", "linalg",
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
-    "hvp", "elementwise_grad", "checkpoint", "numerical_grad", "check_grad",
+    "hvp", "elementwise_grad", "checkpoint", "compile", "backward_code", "numerical_grad", "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace", "trace_forward", "ForwardTrace", "random",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
 ]  # fmt: skip

@@ -102,6 +102,52 @@ def _forward_not_defined(*arrays: np.ndarray, **params: Any) -> np.ndarray:
     raise NotImplementedError
 
 
+class TracedArray(np.ndarray):
+    """Values that ``ag.compile`` is tracing (its recorder subclasses this, see ``autograd_lite.compiler``).
+
+    The engine keeps their type where it would otherwise convert (``Tensor(...)``) and refuses
+    what would turn them into plain Python values or arrays behind the recorder's back.
+    """
+
+
+class TraceHook:
+    """What ``ag.compile``'s recorder does while it traces (set with :func:`set_trace_hook`).
+
+    ``record(op, inputs, params)`` runs an op's forward on plain arrays and returns its output
+    (a TracedArray), or None when the calling thread is not the one tracing; ``vjp_started`` and
+    ``vjp_finished`` bracket each Node's vjps when backward records them (``create_graph``).
+    """
+
+    def record(self, op: type[Node], inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Any:
+        """The op's output values, recorded, or None to let ``apply`` run it as usual."""
+        raise NotImplementedError
+
+    def active(self) -> bool:
+        """True in the thread that is tracing."""
+        raise NotImplementedError
+
+    def vjp_started(self, node: Node, output: Tensor, grad: Any) -> None:
+        """Backward is about to record the vjps of ``node``."""
+
+    def vjp_finished(self, node: Node, shares: list[Any]) -> None:
+        """Backward recorded each input's share of ``node``'s gradient."""
+
+
+_trace_hook: TraceHook | None = None
+
+
+def tracing() -> bool:
+    """True while ``ag.compile`` traces a function in this thread (random draws and side effects are refused)."""
+    return _trace_hook is not None and _trace_hook.active()
+
+
+def set_trace_hook(hook: TraceHook | None) -> TraceHook | None:
+    """Install ``ag.compile``'s recorder (None: remove it); returns the previous one. One per process at a time."""
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
+
+
 class Node:
     """One recorded operation: the entry on the tape, and the class that holds the op's facts.
 
@@ -249,7 +295,10 @@ class Tensor:
                     "from its gradient: use t itself, t.clone() to copy it in the graph, or t.detach() deliberately"
                 )
             data = data._data
-        array = np.asarray(data, dtype=dtype)
+        if isinstance(data, TracedArray):  # ag.compile is tracing: converting would hide the values from it
+            array = data if dtype is None else data.astype(dtype)
+        else:
+            array = np.asarray(data, dtype=dtype)
         if requires_grad:
             # A tensor that requires grad owns its values (a copy): optimizers update them in
             # place, which must never reach the caller's array. Constants share memory.
@@ -271,6 +320,11 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
+        if isinstance(data_of(value), TracedArray) or isinstance(self._data, TracedArray):
+            raise TypeError(
+                "Tensor.data = ...: ag.compile is tracing this function, and an assignment to a tensor's values is "
+                "a side effect the compiled code would not repeat; return the new values from the function instead"
+            )
         array = np.asarray(data_of(value))
         if self.requires_grad:
             converted = _differentiable_values(array, "Tensor.data")
@@ -317,6 +371,12 @@ class Tensor:
         # NumPy converts implicitly (np.array([x, y]), np.r_, a function autograd_lite does not
         # know): while recording, that would turn a tensor that requires grad into a constant and
         # lose its gradient without a word, so it is refused, as in PyTorch. Otherwise: read-only.
+        if isinstance(self._data, TracedArray):
+            raise TypeError(
+                f"np.asarray/np.array of a Tensor (shape {self.shape}) while ag.compile traces the function: the "
+                "compiled code could not follow the values through NumPy; use the ops of autograd_lite on the tensor "
+                "(ag.where(condition, a, b) instead of a branch on its values)"
+            )
         if self.requires_grad and _grad_mode.enabled:
             raise TypeError(
                 f"np.asarray/np.array of a Tensor that requires grad (shape {self.shape}) would drop its "
@@ -705,6 +765,10 @@ def data_of(value: Any) -> Any:
 
 def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' data and record its Node when needed."""
+    if _trace_hook is not None:  # ag.compile is tracing (in some thread): its recorder runs the forward
+        traced = _trace_hook.record(op, inputs, params)
+        if traced is not None:
+            return _traced_result(op, inputs, params, traced)
     try:  # one- and two-input ops are nearly all of them: skip the generic list building
         if len(inputs) == 1:
             out = op.forward(inputs[0]._data, **params)
@@ -731,6 +795,17 @@ def apply(op: type[Node], *inputs: Tensor, **params: Any) -> Tensor:
         node.released = False
         return constant(out, node)
     return constant(out, None)
+
+
+def _traced_result(op: type[Node], inputs: tuple[Tensor, ...], params: dict[str, Any], traced: Any) -> Tensor:
+    """The Tensor ``apply`` returns for an output ag.compile's recorder computed: recorded as usual."""
+    node = None
+    if _grad_mode.enabled and any(t.requires_grad for t in inputs):
+        node = object.__new__(op)
+        node.inputs, node.params, node.sequence, node.released = inputs, params, _next_sequence(), False
+    tensor = constant(np.zeros(()), node)
+    tensor._data = traced
+    return tensor
 
 
 # ----- the tape ---------------------------------------------------------------
@@ -949,6 +1024,8 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
     out: Any
     if create_graph:
         values, out = inputs, output
+        if _trace_hook is not None:  # ag.compile names the gradients and comments each vjp with its formula
+            _trace_hook.vjp_started(node, output, grad)
     else:  # one- and two-input ops are nearly all of them: skip the generic list building
         if len(inputs) == 1:
             values = (inputs[0]._data,)
@@ -974,6 +1051,8 @@ def _input_grads(node: Node, output: Tensor, grad: Any, create_graph: bool) -> l
         if not create_graph and share.dtype is not like.dtype and share.dtype != like.dtype:
             share = share.astype(like.dtype)
         shares.append(share)
+    if create_graph and _trace_hook is not None:
+        _trace_hook.vjp_finished(node, shares)
     return shares
 
 

@@ -17,12 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Tensor
+from autograd_lite.engine import Tensor, tracing
 
 Seed = int | np.random.Generator | None
 
 
 def _generator(rng: Seed) -> np.random.Generator:
+    if tracing():
+        raise RuntimeError(
+            "ag.random inside a function ag.compile traces: the compiled code would repeat the same draws on every "
+            "call; draw the numbers outside and pass them as an argument"
+        )
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 

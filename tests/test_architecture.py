@@ -31,6 +31,7 @@ ROOMS = {
     "autograd_lite.random": 1,
     "autograd_lite.teaching": 3,
     "autograd_lite.exercises": 3,  # teaching level: grades learners' ops with gradcheck and teaching.trace
+    "autograd_lite.compiler": 3,  # uses functional (backward_code wraps value_and_grad)
     "autograd_lite.cli": 4,
 }
 #: Imports that point back on purpose, each with its reason.

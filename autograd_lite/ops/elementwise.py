@@ -176,9 +176,8 @@ def _share_of_larger(mine: Any, other: Any, like: Any) -> np.ndarray:
     As in PyTorch, a nan on either side sends the whole gradient to both (the output is nan).
     """
     mine, other = data_of(mine), data_of(other)
-    share = np.asarray(~(mine < other), dtype=like.dtype)
-    share[np.broadcast_to(mine == other, share.shape)] = 0.5
-    return share
+    # np.where rather than a write into a converted copy: ag.compile follows it (a copy would be frozen)
+    return np.where(mine == other, 0.5, ~(mine < other)).astype(like.dtype)
 
 
 class Where(Node):
@@ -616,10 +615,8 @@ def _share_of_fmax(mine: Any, other: Any, like: Any, wins: Any, first: bool) -> 
     mine, other = data_of(mine), data_of(other)
     taken = wins(mine, other) | np.isnan(other)
     if not first:
-        taken &= ~np.isnan(mine)
-    share = np.asarray(taken, dtype=like.dtype)
-    share[np.broadcast_to(mine == other, share.shape)] = 0.5
-    return share
+        taken = taken & ~np.isnan(mine)
+    return np.where(mine == other, 0.5, taken).astype(like.dtype)  # as in _share_of_larger
 
 
 class Remainder(Node):

@@ -463,7 +463,7 @@ def _weights_along(a: Tensor, w: Tensor, axis: Axis) -> Tensor:
 def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1) -> Tensor:
     """Values at ``indices`` along ``axis``, as np.take_along_axis; the indices are not differentiated."""
     a = _real("take_along_axis", as_tensor(arr))
-    positions = np.asarray(data_of(indices))
+    positions = np.asanyarray(data_of(indices))  # asanyarray: ag.compile follows traced indices
     if positions.dtype.kind not in "iu":
         raise IndexError(f"take_along_axis: indices must be integers, got dtype {positions.dtype}")
     if axis is None:

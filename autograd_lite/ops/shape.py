@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Node, Tensor, apply, data_of
+from autograd_lite.engine import Node, Tensor, TracedArray, apply, data_of
 from autograd_lite.ops.common import ArrayLike, as_pair, as_tensor, check_axis
 from autograd_lite.ops.elementwise import astype, where
 
@@ -226,10 +226,11 @@ def getitem(a: ArrayLike, index: Any) -> Tensor:
 
 def _index_part(part: Any) -> Any:
     if isinstance(part, Tensor):
-        return np.array(part.data)
+        part = part.data
     if isinstance(part, list):
         return np.array(part) if part else np.zeros(0, dtype=np.intp)
-    return np.array(part) if isinstance(part, np.ndarray) else part
+    # subok: an index ag.compile is tracing stays traced (a plain copy would freeze it into the code)
+    return np.array(part, subok=isinstance(part, TracedArray)) if isinstance(part, np.ndarray) else part
 
 
 def concatenate(tensors: list[ArrayLike] | tuple[ArrayLike, ...], axis: int | None = 0) -> Tensor:
@@ -444,7 +445,7 @@ def take(a: ArrayLike, indices: ArrayLike, axis: int | None = None, out: None = 
     if out is not None:
         raise TypeError("take: out= would write into an array behind the graph's back; use the returned Tensor")
     axis = check_axis("take", a, axis)
-    index = np.asarray(data_of(indices))
+    index = np.asanyarray(data_of(indices))  # asanyarray: ag.compile follows a traced index
     if index.dtype.kind not in "iu" and not (index.size == 0 and index.dtype.kind in "fb"):
         raise TypeError(f"take: indices must be integers, got dtype {index.dtype}; convert with .astype(int)")
     index = index.astype(np.intp)

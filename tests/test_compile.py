@@ -1,0 +1,133 @@
+"""ag.compile: generated code equals eager mode, retraces on new signatures, refuses what it cannot follow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import arrays, expressions, shapes
+
+import autograd_lite as ag
+
+
+def two_layer_loss(W1: Any, b1: Any, W2: Any, b2: Any, x: Any, t: Any) -> Any:
+    h1 = ag.relu(x @ W1 + b1)
+    y = ag.sigmoid(h1 @ W2 + b2)
+    return ((y - t) ** 2).sum() / 2
+
+
+def network(rng: np.random.Generator, batch: int = 5, dtype: Any = np.float64) -> list[np.ndarray]:
+    shapes_ = [(3, 4), (4,), (4, 2), (2,), (batch, 3), (batch, 2)]
+    return [rng.normal(size=shape).astype(dtype) for shape in shapes_]
+
+
+def assert_close(compiled: Any, eager: Any, rtol: float = 1e-12) -> None:
+    np.testing.assert_allclose(np.asarray(compiled.data), np.asarray(eager.data), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_value_and_grad_of_a_network_equals_eager_at_new_values(dtype: Any) -> None:
+    transform = ag.value_and_grad(two_layer_loss, argnums=(0, 1, 2, 3))
+    step = ag.compile(transform)
+    rng = np.random.default_rng(0)
+    step(*network(rng, dtype=dtype))
+    for _ in range(3):  # new values, same signature: relu's mask moves, the code must follow
+        inputs = network(rng, dtype=dtype)
+        (value, grads), (expected, expected_grads) = step(*inputs), transform(*inputs)
+        assert value.dtype == dtype and all(g.dtype == dtype for g in grads)
+        assert_close(value, expected, 1e-12 if dtype == np.float64 else 1e-5)
+        for g, e in zip(grads, expected_grads):
+            assert_close(g, e, 1e-12 if dtype == np.float64 else 1e-5)
+    assert step.cache_info() == ag.compiler.CacheInfo(hits=3, misses=1, maxsize=32, currsize=1)
+
+
+def test_new_shapes_trace_again_and_the_cache_is_bounded() -> None:
+    transform = ag.value_and_grad(two_layer_loss, argnums=(0, 1, 2, 3))
+    step = ag.compile(transform, maxsize=2)
+    rng = np.random.default_rng(1)
+    for batch in (5, 7, 9, 5):
+        inputs = network(rng, batch)
+        assert_close(step(*inputs)[1][0], transform(*inputs)[1][0])
+    assert step.cache_info() == ag.compiler.CacheInfo(hits=0, misses=4, maxsize=2, currsize=2)
+
+
+def test_python_numbers_are_part_of_the_signature() -> None:
+    step = ag.compile(lambda x, power: (x**power).sum())
+    assert step(np.ones(2) * 2, 2).item() == 8.0
+    assert step(np.ones(2) * 2, 3).item() == 16.0
+    assert step.cache_info().misses == 2
+
+
+@given(expressions(), arrays(shapes), st.data())
+def test_random_programs_compile_to_what_eager_computes(expression: Any, x: np.ndarray, data: Any) -> None:
+    _, function = expression
+    y = data.draw(arrays(x.shape))
+
+    def scalar(a: Any, b: Any) -> Any:
+        return ag.sum(function({"x": a, "y": b}))
+
+    second = ag.grad(lambda a, b: ag.sum(ag.grad(scalar, argnums=(0, 1))(a, b)[0]), argnums=(0, 1))
+    tangent = lambda a, b: ag.jvp(scalar, (a, b), (np.ones_like(x), np.full_like(y, 0.5)))
+    for transform in (ag.value_and_grad(scalar, argnums=(0, 1)), second, tangent):
+        compiled = ag.compile(transform)
+        compiled(x, y)
+        moved = (y[::-1].copy(), x[::-1].copy()) if x.ndim else (y, x)
+        got, expected = compiled(*moved), transform(*moved)
+        for g, e in zip(ag.compiler.trees.flatten(got)[0], ag.compiler.trees.flatten(expected)[0]):
+            np.testing.assert_allclose(g.data, e.data, rtol=1e-12, atol=1e-12)
+
+
+# ----- refusals, each with its message ------------------------------------------------------------
+def branching(x: Any) -> Any:
+    return x.sum() if x.sum() > 0 else -x.sum()
+
+
+REFUSALS = [
+    (branching, "bool\\(\\).*ag.where"),
+    (lambda x: x * float(x.sum()), "of a traced value.*ag.where"),
+    (lambda x: x * x.sum().item(), "\\.item\\(\\).*ag.where"),
+    (lambda x: x * int(x.sum()), "of a traced value.*ag.where"),
+    (lambda x: ag.Tensor(np.asarray(x) * 2), "np.asarray/np.array of a Tensor.*ag.where"),
+    (lambda x: x * x.tolist()[0], "tolist"),
+    (lambda x: x + ag.random.normal(x.shape, rng=0), "ag.random inside a function ag.compile traces"),
+]
+
+
+@pytest.mark.parametrize(("function", "message"), REFUSALS)
+def test_what_compile_cannot_follow_is_refused_with_a_clear_message(function: Any, message: str) -> None:
+    compiled = ag.compile(ag.grad(lambda x: ag.sum(function(x))))
+    with pytest.raises((TypeError, RuntimeError), match=message):
+        compiled(np.ones(3))
+
+
+def test_a_weight_from_a_closure_is_refused_not_frozen() -> None:
+    weight = ag.Tensor(np.ones(3), requires_grad=True)
+    compiled = ag.compile(ag.grad(lambda x: (x * weight).sum()))
+    with pytest.raises(TypeError, match="without taking it as an argument.*pass it as an argument"):
+        compiled(np.ones(3))
+
+
+def test_assigning_values_inside_is_refused() -> None:
+    state = ag.Tensor(np.zeros(3))
+
+    def function(x: Any) -> Any:
+        state.data = x.data
+        return x.sum()
+
+    with pytest.raises(TypeError, match="side effect the compiled code would not repeat"):
+        ag.compile(function)(ag.Tensor(np.ones(3)))
+
+
+def test_source_before_the_first_call_says_what_to_do() -> None:
+    with pytest.raises(ValueError, match="call it once to trace it"):
+        _ = ag.compile(lambda x: x).source
+
+
+def test_unneeded_gradients_are_not_computed() -> None:
+    source = ag.backward_code(two_layer_loss, *[ag.Tensor(a, requires_grad=i < 4) for i, a in
+                                                enumerate(network(np.random.default_rng(2)))])  # fmt: skip
+    assert "g_x" not in source and "g_t" not in source  # the data's gradients: nobody asked
+    assert "g_W1" in source and "# backward" in source
