@@ -131,3 +131,24 @@ def test_unneeded_gradients_are_not_computed() -> None:
                                                 enumerate(network(np.random.default_rng(2)))])  # fmt: skip
     assert "g_x" not in source and "g_t" not in source  # the data's gradients: nobody asked
     assert "g_W1" in source and "# backward" in source
+
+
+def classifier_loss(W1: Any, b1: Any, W2: Any, b2: Any, x: Any, labels: Any) -> Any:
+    h = ag.relu(ag.linear(x, W1, b1))
+    return ag.softmax_cross_entropy(ag.linear(h, W2, b2), labels).mean()
+
+
+def test_labels_are_inputs_of_the_compiled_code_not_constants() -> None:
+    transform = ag.value_and_grad(classifier_loss, argnums=(0, 1, 2, 3))
+    step = ag.compile(transform)
+    rng = np.random.default_rng(3)
+    weights = [rng.normal(size=(6, 5)), np.zeros(5), rng.normal(size=(5, 3)), np.zeros(3)]
+    step(*weights, rng.random((4, 6)), rng.integers(0, 3, 4))
+    for _ in range(3):  # new data and labels each call
+        x, labels = rng.random((4, 6)), rng.integers(0, 3, 4)
+        (value, grads), (expected, expected_grads) = step(*weights, x, labels), transform(*weights, x, labels)
+        assert_close(value, expected)
+        for g, e in zip(grads, expected_grads):
+            assert_close(g, e)
+    with pytest.raises(IndexError):  # a label out of range fails in the compiled code too, never a wrong loss
+        step(*weights, rng.random((4, 6)), np.array([0, 1, 2, 3]))

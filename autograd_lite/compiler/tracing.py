@@ -274,11 +274,11 @@ class Recorder(TraceHook):
 
     def call(self, template: str, compute: Callable[[], Any], arguments: tuple, keywords: dict, hint: str) -> Any:
         """Run ``compute`` on plain values, record it with ``template``, and return traced results."""
+        resolved, named = self.argument(arguments), self.argument(keywords)  # before the results share memory
         with np.errstate(all="ignore"):  # the warnings come when the compiled code runs, as in eager mode
             values = compute()
         outputs, traced = self.result(values, hint)
-        unpack = isinstance(values, (tuple, list))
-        self.emit(outputs, template, self.argument(arguments), self.argument(keywords), unpack)
+        self.emit(outputs, template, resolved, named, isinstance(values, (tuple, list)))
         return traced
 
     # ----- NumPy calls on traced arrays ------------------------------------------------------
@@ -369,11 +369,12 @@ class Recorder(TraceHook):
         arrays = [self._outside(t) for t in inputs]
         if not any(self._is_traced(a) for a in (*arrays, *_flatten(params))):
             return None  # constants only: the value is a constant too
+        template, arguments, keywords = op_template(op, tuple(arrays), params)
+        resolved, named = self.argument(arguments), self.argument(keywords)  # before the output shares memory
         with np.errstate(all="ignore"):
             values = op.forward(*plain(arrays), **plain(params))
         outputs, traced = self.result(values, op_hint(op))
-        template, arguments, keywords = op_template(op, tuple(arrays), params)
-        self.emit(outputs, template, self.argument(arguments), self.argument(keywords), isinstance(values, tuple))
+        self.emit(outputs, template, resolved, named, isinstance(values, tuple))
         return traced
 
     def _outside(self, tensor: Tensor) -> Any:

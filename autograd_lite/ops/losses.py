@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Node, Tensor, apply, data_of, is_grad_enabled
+from autograd_lite.engine import Node, Tensor, TracedArray, apply, data_of, is_grad_enabled
 from autograd_lite.ops.common import ArrayLike, as_tensor
 from autograd_lite.ops.reductions import LogSoftmax, Softmax, softmax
 
@@ -31,9 +31,8 @@ class SoftmaxCrossEntropy(Node):
 
 def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
     if isinstance(logits, Tensor):  # create_graph: keep it differentiable
-        if labels is not None:
-            target = np.zeros(logits.shape, dtype=logits.dtype)
-            np.put_along_axis(target, labels[..., None], 1, axis=-1)
+        if labels is not None:  # one-hot without writing into an array, so ag.compile can follow it
+            target = (labels[..., None] == np.arange(logits.shape[-1])).astype(logits.dtype)
         assert target is not None  # the caller gives labels or a target
         return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
     difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
@@ -61,7 +60,9 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
             "softmax_cross_entropy: the target requires grad, but the fused op differentiates the logits only; pass "
             "target.detach(), or write -(target * ag.log_softmax(logits)).sum(-1) to differentiate both"
         )
-    target_array = np.array(data_of(target))  # a copy: the caller may change their array before backward
+    target_array = data_of(target)
+    # a copy: the caller may change their array before backward (subok: ag.compile follows a traced target)
+    target_array = np.array(target_array, subok=isinstance(target_array, TracedArray))
     if logits.ndim < 1:
         raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
     classes = logits.shape[-1]
@@ -71,6 +72,10 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
                 f"softmax_cross_entropy: integer labels have shape {target_array.shape}, expected "
                 f"{logits.shape[:-1]} for logits of shape {logits.shape}"
             )
+        if isinstance(target_array, TracedArray):  # ag.compile: no branch on values; a bad label fails as an index
+            outside = (target_array < 0) | (target_array >= classes)
+            return apply(SoftmaxCrossEntropy, logits, labels=np.where(outside, classes, target_array).astype(np.intp),
+                         target=None)  # fmt: skip
         if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
             bad = target_array[(target_array < 0) | (target_array >= classes)].flat[0]
             raise ValueError(
@@ -83,6 +88,6 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
             f"fit logits of shape {logits.shape}: give integer labels of shape {logits.shape[:-1]} or "
             f"probabilities of shape {logits.shape}"
         )
-    if not np.all(np.isfinite(target_array)):
+    if not isinstance(target_array, TracedArray) and not np.all(np.isfinite(target_array)):
         raise ValueError("softmax_cross_entropy: target contains NaN or infinity")
     return apply(SoftmaxCrossEntropy, logits, labels=None, target=target_array.astype(logits.dtype, copy=False))
