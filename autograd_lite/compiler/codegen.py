@@ -91,7 +91,7 @@ def _is_default(function: Any, key: str, value: Any) -> bool:
     except (TypeError, ValueError, KeyError):
         return False
     if key == "keepdims" and value is False:
-        return default is False or default is np._NoValue
+        return default is False or repr(default) == "<no value>"  # NumPy's "not given": False here
     return value is None and default is None
 
 
