@@ -39,6 +39,7 @@ from autograd_lite.engine import (
     push_tangents,
     run_backward,
     tape,
+    tracing,
     unbroadcast,
 )
 from autograd_lite.functional import (
@@ -90,7 +91,8 @@ __all__ = [
     "OPS", "OP_TABLE", "linalg",
     "Node", "Tensor", "apply", "no_grad", "enable_grad", "is_grad_enabled", "tape", "graph_tensors",
     "run_backward", "push_tangents", "unbroadcast", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
-    "hvp", "elementwise_grad", "checkpoint", "compile", "backward_code", "numerical_grad", "check_grad",
+    "hvp", "elementwise_grad", "checkpoint", "compile", "backward_code", "tracing", "numerical_grad",
+    "check_grad",
     "GradientCheckError", "draw_graph", "trace_backward", "BackwardTrace", "trace_forward", "ForwardTrace", "random",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
 ]  # fmt: skip

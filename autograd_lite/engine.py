@@ -141,6 +141,16 @@ def tracing() -> bool:
     return _trace_hook is not None and _trace_hook.active()
 
 
+def swap_values(tensor: Tensor, values: Any) -> Any:
+    """Put ``values`` into ``tensor`` as they are, without ``.data``'s checks, and return the old ones.
+
+    ``ag.compile`` traces with the caller's own tensors (a model's parameters) holding recording
+    values, and puts the real ones back right after.
+    """
+    old, tensor._data = tensor._data, values
+    return old
+
+
 def set_trace_hook(hook: TraceHook | None) -> TraceHook | None:
     """Install ``ag.compile``'s recorder (None: remove it); returns the previous one. One per process at a time."""
     global _trace_hook

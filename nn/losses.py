@@ -43,10 +43,13 @@ def _as_tensor(value: Any, loss: str, what: str) -> ag.Tensor:
 
 def _constant(target: Any) -> np.ndarray:
     """A target's values as an array: targets are data, not something to differentiate."""
-    return np.asarray(target.data if isinstance(target, ag.Tensor) else target)
+    # asanyarray: under ag.compile the target is a recording array, which a plain copy would freeze into the code
+    return np.asanyarray(target.data if isinstance(target, ag.Tensor) else target)
 
 
 def _check_finite(target: np.ndarray, loss: str) -> None:
+    if ag.tracing():  # ag.compile cannot branch on the values: a NaN target gives a NaN loss there
+        return
     if target.dtype.kind in "fc" and not np.all(np.isfinite(target)):
         count = int(np.sum(~np.isfinite(target)))
         raise ValueError(
@@ -126,7 +129,7 @@ def _class_target(logits: ag.Tensor, target: Any, loss: str) -> np.ndarray:
 
 def _check_probabilities(target: np.ndarray, loss: str) -> None:
     """The rule ag.softmax_cross_entropy leaves to its callers: probability targets are not negative."""
-    if target.dtype.kind == "f" and np.any(target < 0):
+    if target.dtype.kind == "f" and not ag.tracing() and np.any(target < 0):
         raise ValueError(f"{loss}: probability targets must be >= 0, found {target.min()}")
 
 

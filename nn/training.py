@@ -140,6 +140,7 @@ def fit(
     clip_grad_norm: float | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in mini-batches; return the per-epoch History.
 
@@ -152,7 +153,8 @@ def fit(
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     ``scheduler`` steps after each epoch (ReduceLROnPlateau with val_loss, or loss without
     validation) or, for OneCycleLR, after each batch; ``clip_grad_norm`` clips the gradients'
-    total norm before each optimizer step.
+    total norm before each optimizer step. ``compile=True`` runs each batch's forward and backward
+    as code ``ag.compile`` generates (:func:`compiled_forward_backward`): the same numbers.
     """
     X, y, validation = _check_fit_arguments(X, y, epochs, batch_size, validation, max_iterations)
     functions = _metric_functions(metrics, loss)
@@ -161,6 +163,7 @@ def fit(
     total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
     history = History()
     step = _optimizer_step(optimizer, scheduler, clip_grad_norm, total_steps)
+    forward_backward = (compiled_forward_backward if compile else _eager_forward_backward)(model, loss, optimizer)
     steps = 0
     with progress_for(progress, quiet, verbose, epochs, total_steps) as report:
         for epoch in range(1, epochs + 1):
@@ -170,7 +173,7 @@ def fit(
             epoch_batches = itertools.islice(
                 batches(X, y, batch_size, shuffle=shuffle, seed=generator), total_steps - steps
             )
-            record, taken = _train_epoch(model, loss, optimizer, epoch_batches, functions, epoch, report, step)
+            record, taken = _train_epoch(model, forward_backward, epoch_batches, functions, epoch, report, step)
             steps += taken
             if validation is not None:
                 scores = evaluate(model, loss, *validation, batch_size=batch_size, metrics=metrics)
@@ -246,10 +249,66 @@ def _is_count(value: Any, minimum: int) -> bool:
     return bool(not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum)
 
 
+ForwardBackward = Callable[[np.ndarray, np.ndarray], tuple[ag.Tensor, ag.Tensor]]
+
+
+def _eager_forward_backward(model: Module, loss: Callable[..., ag.Tensor], optimizer: Optimizer) -> ForwardBackward:
+    """One batch: the loss and the outputs, the parameters' .grad filled by backward."""
+
+    def run(xb: np.ndarray, yb: np.ndarray) -> tuple[ag.Tensor, ag.Tensor]:
+        outputs = model(xb)
+        value = _scalar_loss(loss(outputs, yb), "fit")
+        optimizer.zero_grad()
+        value.backward()
+        return value, outputs
+
+    return run
+
+
+def compiled_forward_backward(model: Module, loss: Callable[..., ag.Tensor], optimizer: Optimizer) -> ForwardBackward:
+    """As the eager batch step, run as code ``ag.compile`` generates (traced once per batch shape).
+
+    The parameters are arguments of the compiled function: compile traces with the model's own
+    parameter tensors holding recording values, so the model's forward is written down with
+    them as inputs, and the gradients come back as results, put into each ``.grad``. Layers
+    that draw random numbers in training mode (dropout) are refused: the code would repeat the
+    same draws on every batch.
+    """
+    for name, module in model.named_modules():
+        if hasattr(module, "generator") and (getattr(module, "p", 0) or getattr(module, "dropout", 0)):
+            raise ValueError(
+                f"fit(compile=True): {name or type(module).__name__} ({type(module).__name__}) draws random numbers "
+                "in training mode (dropout), which compiled code would repeat on every batch; use compile=False"
+            )
+    parameters = model.parameters()
+    count = len(parameters)
+
+    def batch(*arguments: Any) -> tuple[ag.Tensor, list[Any], ag.Tensor]:
+        xb, yb = arguments[count:]  # the arguments before them are the parameters, used by the model itself
+        outputs = model(xb)
+        value = _scalar_loss(loss(outputs, yb), "fit")
+        found = ag.run_backward(value, retain_graph=True, create_graph=True, targets=parameters)
+        assert found is not None
+        grads = [ag.zeros_like(p) if g is None else g for p, g in zip(parameters, found)]
+        return value, grads, outputs
+
+    names = [name.replace(".", "_") for name, _ in model.named_parameters()]
+    step = ag.compile(batch, name="train_step", names=[*names, "x", "y"])
+
+    def run(xb: np.ndarray, yb: np.ndarray) -> tuple[ag.Tensor, ag.Tensor]:
+        value, grads, outputs = step(*parameters, xb, yb)
+        optimizer.zero_grad()
+        for parameter, grad in zip(parameters, grads):
+            parameter.grad = grad.data
+        return value, outputs
+
+    run.compiled = step  # type: ignore[attr-defined]
+    return run
+
+
 def _train_epoch(
     model: Module,
-    loss: Callable[..., ag.Tensor],
-    optimizer: Optimizer,
+    forward_backward: ForwardBackward,
     epoch_batches: Iterable[tuple[np.ndarray, np.ndarray]],
     functions: dict[str, Metric],
     epoch: int,
@@ -261,10 +320,7 @@ def _train_epoch(
     totals = dict.fromkeys(["loss", *functions], 0.0)
     seen = steps = 0
     for xb, yb in epoch_batches:
-        outputs = model(xb)
-        value = _scalar_loss(loss(outputs, yb), "fit")
-        optimizer.zero_grad()
-        value.backward()
+        value, outputs = forward_backward(xb, yb)
         step()  # clip, optimizer.step(), and a per-batch scheduler (see _optimizer_step)
         number = value.item()
         if not math.isfinite(number):

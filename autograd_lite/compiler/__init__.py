@@ -38,7 +38,7 @@ from autograd_lite.compiler.program import (
 )
 from autograd_lite.compiler.tracing import Recorder, plain
 from autograd_lite.compiler.trees import Tree, flatten, signature_of
-from autograd_lite.engine import Tensor, data_of, set_trace_hook
+from autograd_lite.engine import Tensor, data_of, set_trace_hook, swap_values
 from autograd_lite.functional import value_and_grad
 
 __all__ = ["compile", "backward_code", "Compiled", "CacheInfo"]
@@ -69,8 +69,11 @@ class Entry(NamedTuple):
 class Compiled:
     """A function compiled by :func:`compile`: call it like the original."""
 
-    def __init__(self, function: Callable[..., Any], maxsize: int, name: str | None) -> None:
+    def __init__(
+        self, function: Callable[..., Any], maxsize: int, name: str | None, names: list[str] | None = None
+    ) -> None:
         self.function = function
+        self.names = names
         self.maxsize = maxsize
         self.name = name or _function_name(function)
         self.cache: OrderedDict[Any, Entry] = OrderedDict()
@@ -84,7 +87,7 @@ class Compiled:
         entry = self.cache.get(key)
         if entry is None:
             self.misses += 1
-            entry = self.cache[key] = trace(self.function, args, self.name)
+            entry = self.cache[key] = trace(self.function, args, self.name, self.names)
             if len(self.cache) > self.maxsize:
                 self.cache.popitem(last=False)
         else:
@@ -116,7 +119,9 @@ class Compiled:
         self.last = None
 
 
-def compile(function: Callable[..., Any], maxsize: int = 32, name: str | None = None) -> Compiled:
+def compile(
+    function: Callable[..., Any], maxsize: int = 32, name: str | None = None, names: list[str] | None = None
+) -> Compiled:
     """``function`` traced once per signature and run as generated straight-line NumPy afterwards.
 
     ``function`` takes Tensors, arrays, numbers (or lists/tuples/dicts of them) and returns
@@ -128,12 +133,14 @@ def compile(function: Callable[..., Any], maxsize: int = 32, name: str | None = 
     signatures are kept (least recently used dropped). Results are Tensors holding values
     (no graph). Refused with a clear message: branching on traced values (use ``ag.where``),
     random draws, ``.data`` assignments and tensors that require grad taken from a closure.
+    ``name`` and ``names`` name the generated function and its inputs (one per array or Tensor
+    among the arguments; by default the tensors' own names, else the parameters').
     """
     if not callable(function):
         raise TypeError(f"compile: expected a function, got {type(function).__name__}")
     if maxsize < 1:
         raise ValueError(f"compile: maxsize must be at least 1, got {maxsize}")
-    return Compiled(function, maxsize, name)
+    return Compiled(function, maxsize, name, names)
 
 
 def backward_code(loss: Callable[..., Any], *example_inputs: Any, argnums: int | tuple[int, ...] | None = None) -> str:
@@ -179,30 +186,35 @@ def _wrapped_functions(function: Callable[..., Any]) -> list[Callable[..., Any]]
     return found
 
 
-def trace(function: Callable[..., Any], args: tuple[Any, ...], name: str) -> Entry:
+def trace(function: Callable[..., Any], args: tuple[Any, ...], name: str, names: list[str] | None = None) -> Entry:
     """Trace ``function`` at ``args`` and generate its code (see :func:`compile`)."""
     start = time.perf_counter()
     recorder = Recorder()
+    leaves, arguments = flatten(args)
+    names = _leaf_names(function, args, leaves) if names is None else [*names, *_leaf_names(function, args, leaves)]
     with _TRACING:
-        previous = set_trace_hook(recorder)
+        previous, swapped = set_trace_hook(recorder), []
         try:
-            leaves, arguments = flatten(args)
-            names = _leaf_names(function, args, leaves)
-            traced_leaves = [_traced_input(recorder, leaf, leaf_name) for leaf, leaf_name in zip(leaves, names)]
-            result = function(*arguments.build(traced_leaves))
+            traced_leaves = [_traced_input(recorder, leaf, n, swapped) for leaf, n in zip(leaves, names)]
+            result_leaves, results = flatten(function(*arguments.build(traced_leaves)))
+            outputs = [recorder.argument(x) for x in result_leaves]
+            expected = [np.array(plain(data_of(x))) for x in result_leaves]  # before the inputs get their values back
+            _name_value(outputs)
         finally:
+            for tensor, values in reversed(swapped):
+                swap_values(tensor, values)
             set_trace_hook(previous)
-    result_leaves, results = flatten(result)
-    for leaf in result_leaves[:1]:  # the function's value (value_and_grad's first result)
-        symbol = recorder.argument(leaf)
+    program = Program(recorder.inputs, recorder.instructions, outputs)
+    generated, text = _generate(program, name)
+    _verify(generated, [data_of(x) for x in leaves], expected, text)
+    return Entry(generated, text, results.with_tensors(result_leaves), time.perf_counter() - start)
+
+
+def _name_value(outputs: list[Any]) -> None:
+    """The first result (value_and_grad's value) is called ``value`` unless it has a name of its own."""
+    for symbol in outputs[:1]:
         if isinstance(symbol, Symbol) and symbol.grad_of is None and symbol.hint in NUMBERED:
             symbol.hint = "value"
-    program = Program(
-        [data_of(t).symbol for t in traced_leaves], recorder.instructions, [recorder.argument(x) for x in result_leaves]
-    )
-    generated, text = _generate(program, name)
-    _verify(generated, [data_of(x) for x in leaves], result_leaves, text)
-    return Entry(generated, text, results.with_tensors(result_leaves), time.perf_counter() - start)
 
 
 def _leaf_names(function: Callable[..., Any], args: tuple[Any, ...], leaves: list[Any]) -> list[str]:
@@ -217,14 +229,17 @@ def _leaf_names(function: Callable[..., Any], args: tuple[Any, ...], leaves: lis
     return [getattr(leaf, "name", None) or base for leaf, base in zip(leaves, per_leaf)]
 
 
-def _traced_input(recorder: Recorder, leaf: Any, name: str) -> Any:
-    """The recording stand-in for one input: a traced array, or a Tensor holding one."""
-    values = np.asarray(data_of(leaf))
-    traced = recorder.new_input(values, name)
-    if not isinstance(leaf, Tensor):
-        return traced
-    tensor = Tensor(traced, requires_grad=leaf.requires_grad, name=leaf.name)
-    return tensor
+def _traced_input(recorder: Recorder, leaf: Any, name: str, swapped: list[tuple[Tensor, Any]]) -> Any:
+    """The recording stand-in for one input: a traced array, or the caller's Tensor itself holding one.
+
+    The tensor itself, so that code reaching it another way (a model's parameter used by the
+    model) sees the recording values too; its own values come back after the trace.
+    """
+    traced = recorder.new_input(np.asarray(data_of(leaf)), name)
+    if isinstance(leaf, Tensor):
+        swapped.append((leaf, swap_values(leaf, traced)))
+        return leaf
+    return traced
 
 
 def _generate(program: Program, name: str) -> tuple[Callable[..., Any], str]:
@@ -239,12 +254,11 @@ def _generate(program: Program, name: str) -> tuple[Callable[..., Any], str]:
     return namespace[name], text
 
 
-def _verify(generated: Callable[..., Any], inputs: list[Any], expected: list[Any], text: str) -> None:
+def _verify(generated: Callable[..., Any], inputs: list[Any], expected: list[np.ndarray], text: str) -> None:
     """Run the generated code once on the traced inputs: it must give what the trace computed."""
     with np.errstate(all="ignore"):
-        got = generated(*[np.array(plain(x)) for x in inputs])
+        got = generated(*[np.array(x) for x in inputs])
     for index, (value, want) in enumerate(zip(got, expected)):
-        want = np.asarray(plain(data_of(want)))
         value = np.asarray(value)
         tolerance = 1e-5 if want.dtype.kind == "f" and want.dtype.itemsize < 8 else 1e-12
         same = value.shape == want.shape and value.dtype == want.dtype

@@ -172,6 +172,8 @@ def literal(value: Any, names: Names, index: bool = False) -> str:
         if getattr(np, value.name, None) is value.type:
             return f"np.{value.name}"
         return constant_literal(Constant(value, "dtype"), names)
+    if isinstance(value, type) and getattr(np, value.__name__, None) is value:
+        return f"np.{value.__name__}"
     return constant_literal(Constant(value, getattr(value, "__name__", "c")), names)
 
 

@@ -186,6 +186,8 @@ class Recorder(TraceHook):
     def __init__(self) -> None:
         self.thread = threading.get_ident()
         self.instructions: list[Instruction] = []
+        self.inputs: list[Symbol] = []
+        self.input_values: list[tuple[Symbol, np.ndarray]] = []
         self.count = 0
         self.keep_alive: list[Any] = []  # arrays looked up by id must outlive the trace
         self.views: dict[int, list[Traced]] = {}  # id of an array owning memory -> the traced arrays over it
@@ -213,7 +215,10 @@ class Recorder(TraceHook):
 
     def new_input(self, values: np.ndarray, hint: str) -> Traced:
         """A traced array for one of the function's inputs."""
-        return self.wrap(values, self.symbol(values, hint))
+        symbol = self.symbol(values, hint)
+        self.inputs.append(symbol)
+        self.input_values.append((symbol, values))
+        return self.wrap(values, symbol)
 
     def problem(self, values: Any, why: str) -> Symbol:
         """A symbol for a value the program cannot compute: refused if a result needs it."""
@@ -244,12 +249,26 @@ class Recorder(TraceHook):
         owner = array if array.base is None else array.base
         candidates = self.views.get(id(owner))
         if candidates is None:
-            return Constant(array, "c")
+            return self._constant(array)
         for traced in reversed(candidates):  # the latest: an in-place write renames the same memory
             same = traced.shape == array.shape and traced.dtype == array.dtype and traced.strides == array.strides
             if same and traced.ctypes.data == array.ctypes.data and traced.symbol is not None:
                 return traced.symbol
         return self.problem(array, "NumPy made an array from part of a traced array outside compile's sight")
+
+    def _constant(self, array: np.ndarray) -> Any:
+        """A constant; a copy of an input made behind the recorder's back (np.asarray(x, dtype), np.array(x))
+        is refused instead: varied values (labels, data) equal to an input's are taken for one."""
+        if array.size > 1 and array.dtype.kind in "iuf":
+            for symbol, values in self.input_values:
+                if values.shape == array.shape and np.ptp(values) != 0 and np.array_equal(values, array):
+                    return self.problem(
+                        array,
+                        f"a copy of the input {symbol.hint!r} was made outside compile's sight (np.asarray or np.array "
+                        "of a traced array); its values would be frozen into the code: use np.asanyarray, or ops of "
+                        "autograd_lite on the tensor",
+                    )
+        return Constant(array, "c")
 
     def result(self, values: Any, hint: str) -> Any:
         """Symbols (and Traced arrays) for what a call returned."""

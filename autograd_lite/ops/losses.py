@@ -31,8 +31,8 @@ class SoftmaxCrossEntropy(Node):
 
 def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
     if isinstance(logits, Tensor):  # create_graph: keep it differentiable
-        if labels is not None:  # one-hot without writing into an array, so ag.compile can follow it
-            target = (labels[..., None] == np.arange(logits.shape[-1])).astype(logits.dtype)
+        if labels is not None:  # one-hot (rows summing to 1), built without writes so ag.compile can follow it
+            return softmax(logits) - (labels[..., None] == np.arange(logits.shape[-1])).astype(logits.dtype)
         assert target is not None  # the caller gives labels or a target
         return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
     difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place

@@ -172,12 +172,13 @@ def train_classifier(
     max_iterations: int | None = None,
     report: Callable[[str], None] = print,
     scheduler: nn.lr_scheduler.LRScheduler | nn.lr_scheduler.ReduceLROnPlateau | None = None,
+    compile: bool = False,  # noqa: A002 - fit's switch, passed on
 ) -> nn.History:
     """:func:`nn.fit` with softmax cross-entropy, accuracy and the held-out set scored after each epoch.
 
     History keys: ``loss`` and ``accuracy`` (averaged over the epoch's batches, measured while
     the weights change) and ``val_loss`` / ``val_accuracy`` on the held-out set. Without a
-    progress bar, one line per epoch goes to ``report``. ``scheduler`` is passed on to fit.
+    progress bar, one line per epoch goes to ``report``. ``scheduler`` and ``compile`` are passed on to fit.
     """
     (x_train, y_train), held_out = data
 
@@ -202,4 +203,5 @@ def train_classifier(
         max_iterations=max_iterations,
         on_epoch=None if progress else report_epoch,
         scheduler=scheduler,
+        compile=compile,
     )

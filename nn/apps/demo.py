@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs (cnn: 2): a few seconds")
     parser.add_argument("--export-onnx", type=path_argument, metavar="PATH", help="also write the trained network "
                         "as an ONNX file (batch axis dynamic; needs the onnx extra)")  # fmt: skip
+    parser.add_argument(
+        "--compile", action="store_true", help="train with ag.compile: each batch runs generated NumPy code"
+    )
     add_training_options(parser)
     options = parser.parse_args(argv)
     with blas_threads(options.blas_threads):
@@ -336,8 +339,9 @@ def _train(
         f"on {len(x_train):,} MNIST digits{augmented}; {len(x_test):,} held-out digits measure it."
     )
     history = train_classifier(
-        model, optimizer, data, epochs, BATCH_SIZE, options.seed, not options.no_progress, scheduler=scheduler
-    )
+        model, optimizer, data, epochs, BATCH_SIZE, options.seed, not options.no_progress, scheduler=scheduler,
+        compile=options.compile,
+    )  # fmt: skip
     return history, model
 
 
