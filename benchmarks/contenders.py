@@ -173,3 +173,42 @@ def torch_cnn(weights: list[np.ndarray]) -> Any:
         return loss.item()
 
     return step
+
+
+def compiled_mlp(parameters: list[np.ndarray]) -> Any:
+    """The autograd_lite step with forward and backward run as ag.compile's generated code."""
+    own = [p.copy() for p in parameters]
+    layers = len(own) // 2
+
+    def loss(*arguments: Any) -> Any:
+        weights, (x, labels) = arguments[:-2], arguments[-2:]
+        h = x
+        for layer in range(layers):
+            h = ag.linear(h, weights[2 * layer], weights[2 * layer + 1])
+            if layer < layers - 1:
+                h = ag.relu(h)
+        return ag.softmax_cross_entropy(h, labels).mean()
+
+    value_and_grad = ag.compile(ag.value_and_grad(loss, argnums=tuple(range(len(own)))))
+
+    def step(x: np.ndarray, labels: np.ndarray, learning_rate: float) -> float:
+        value, grads = value_and_grad(*own, x, labels)
+        for parameter, grad in zip(own, grads):
+            parameter -= learning_rate * grad.data
+        return value.item()
+
+    step.parameters = own  # type: ignore[attr-defined]
+    step.compiled = value_and_grad  # type: ignore[attr-defined]
+    return step
+
+
+def compiled_chain(steps: int) -> Any:
+    """The tiny chain's gradient as ag.compile's generated code (traced on the first call)."""
+
+    def chain(x: Any) -> Any:
+        y = x
+        for _ in range(steps // 3):
+            y = ag.tanh(y) * 0.9 + 0.1
+        return y.sum()
+
+    return ag.compile(ag.grad(chain))

@@ -58,12 +58,14 @@ def mnist_shaped_batch(batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     return rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, batch)
 
 
-def mlp_contestants(sizes: tuple[int, ...], batch: int) -> dict[str, Timer]:
-    parameters = handwritten.init_mlp(sizes, np.float32)
+def mlp_contestants(sizes: tuple[int, ...], batch: int, dtype: Any = np.float32) -> dict[str, Timer]:
+    parameters = handwritten.init_mlp(sizes, dtype)
     x, labels = mnist_shaped_batch(batch)
+    x = x.astype(dtype)
     steps = {
         "hand-written NumPy": contenders.handwritten_mlp(parameters),
         "autograd_lite": contenders.autograd_lite_mlp(parameters),
+        "ag.compile": contenders.compiled_mlp(parameters),
     }
     if contenders.torch_available():
         steps["PyTorch"] = contenders.torch_mlp(parameters)
@@ -76,6 +78,8 @@ def chain_contestants(steps: int) -> dict[str, Timer]:
         "hand-written NumPy": lambda: handwritten.chain_forward_backward(x, steps),
         "autograd_lite": lambda: contenders.autograd_lite_chain(x, steps),
     }
+    compiled = contenders.compiled_chain(steps)
+    runs["ag.compile"] = lambda: compiled(x)
     if contenders.torch_available():
         runs["PyTorch"] = lambda: contenders.torch_chain(x, steps)
     return runs
@@ -87,6 +91,7 @@ def epoch_contestants(samples: int, batch: int) -> dict[str, Timer]:
     steps = {
         "hand-written NumPy": contenders.handwritten_mlp(parameters),
         "autograd_lite": contenders.autograd_lite_mlp(parameters),
+        "ag.compile": contenders.compiled_mlp(parameters),
     }
     if contenders.torch_available():
         steps["PyTorch"] = contenders.torch_mlp(parameters)
@@ -123,6 +128,23 @@ def deep_chain_seconds_per_node(nodes: int, repeats: int) -> float:
         del y
         gc.collect()
     return statistics.median(timings) / nodes
+
+
+def compile_costs(chain_ops: int, workloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """What tracing costs ag.compile (first call) and after how many calls the saving pays it back."""
+    parameters = handwritten.init_mlp((784, 100, 10), np.float32)
+    x, labels = mnist_shaped_batch(100)
+    step = contenders.compiled_mlp(parameters)
+    step(x, labels, 0.01)
+    chain = contenders.compiled_chain(chain_ops)
+    chain(np.linspace(-1, 1, 4))
+    costs = {"MLP 784-100-10 float32": step.compiled.trace_seconds, f"{chain_ops}-op chain": chain.trace_seconds}
+    saved = {}
+    for name, workload in zip(costs, (workloads[0], workloads[3])):
+        rows, scale = workload["results"], 1e3 if workload["unit"] == "ms" else 1e6 / chain_ops
+        saving = (rows["autograd_lite"]["median"] - rows["ag.compile"]["median"]) / scale
+        saved[name] = costs[name] / saving if saving > 0 else None
+    return {"trace_seconds": costs, "calls_to_pay_back": saved}
 
 
 def peak_bytes(run: Timer) -> int:
@@ -183,6 +205,12 @@ def run(quick: bool) -> dict[str, Any]:
         interleaved_medians(mlp_contestants((784, 100, 10), 100), repeats * 5),
         1e3,
     )
+    record(
+        "MLP SGD step 784-100-10, batch 100, float64",
+        "ms",
+        interleaved_medians(mlp_contestants((784, 100, 10), 100, np.float64), repeats * 5),
+        1e3,
+    )
     wide = (784, 256, 256, 10) if quick else (784, 1024, 1024, 10)
     record(
         f"MLP SGD step {'-'.join(map(str, wide))}, batch 128, float32",
@@ -219,13 +247,15 @@ def run(quick: bool) -> dict[str, Any]:
         "backward_us_per_node": [per_node_small * 1e6, per_node_large * 1e6],
         "ratio": per_node_large / per_node_small,
     }
-    # tracemalloc sees NumPy's buffers but not PyTorch's, so only the NumPy-based two are compared.
+    results["compile"] = compile_costs(chain_ops, results["workloads"])
+    # tracemalloc sees NumPy's buffers but not PyTorch's, so only the NumPy-based ones are compared.
     numpy_based = {name: step for name, step in mlp_contestants(wide, 128).items() if name != "PyTorch"}
     memory = {name: peak_bytes(step) for name, step in numpy_based.items()}
     results["peak_memory"] = {
         "workload": f"one SGD step {'-'.join(map(str, wide))}, batch 128, float32 (tracemalloc)",
         "bytes": memory,
         "ratio": memory["autograd_lite"] / memory["hand-written NumPy"],
+        "ratio_compiled": memory["ag.compile"] / memory["hand-written NumPy"],
     }
     depth, width, batch = (8, 128, 128) if quick else (24, 512, 256)
     steps = {
@@ -242,7 +272,7 @@ def run(quick: bool) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown table (time medians with ratios to hand-written NumPy)."""
-    names = ["hand-written NumPy", "autograd_lite", "PyTorch"]
+    names = ["hand-written NumPy", "autograd_lite", "ag.compile", "PyTorch"]
     present = [n for n in names if any(n in w["results"] for w in results["workloads"])]
     lines = ["| work | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
     for workload in results["workloads"]:
@@ -261,10 +291,21 @@ def markdown(results: dict[str, Any]) -> str:
         f"Deep chain backward: {deep['backward_us_per_node'][0]:.2f} µs/node at {deep['nodes'][0]:,} nodes, "
         f"{deep['backward_us_per_node'][1]:.2f} µs/node at {deep['nodes'][1]:,} nodes (ratio {deep['ratio']:.2f})."
     )
+    costs = results["compile"]
+    lines.append(
+        "ag.compile tracing (first call): "
+        + ", ".join(
+            f"{name} {seconds * 1e3:.0f} ms"
+            + (f" (paid back after {calls:.0f} calls)" if (calls := costs["calls_to_pay_back"][name]) else "")
+            for name, seconds in costs["trace_seconds"].items()
+        )
+        + "."
+    )
     memory = results["peak_memory"]
     described = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in memory["bytes"].items())
     lines.append(
-        f"Peak memory, {memory['workload']}: {described} (autograd_lite / hand-written = {memory['ratio']:.2f})."
+        f"Peak memory, {memory['workload']}: {described} (autograd_lite / hand-written = {memory['ratio']:.2f}, "
+        f"ag.compile / hand-written = {memory['ratio_compiled']:.2f})."
     )
     kept, time = results["checkpoint"]["bytes"], results["checkpoint"]["seconds"]
     lines.append(
