@@ -172,7 +172,7 @@ def train_classifier(
     max_iterations: int | None = None,
     report: Callable[[str], None] = print,
     scheduler: nn.lr_scheduler.LRScheduler | nn.lr_scheduler.ReduceLROnPlateau | None = None,
-    compile: bool = False,  # noqa: A002 - fit's switch, passed on
+    compile: bool = False,
 ) -> nn.History:
     """:func:`nn.fit` with softmax cross-entropy, accuracy and the held-out set scored after each epoch.
 
