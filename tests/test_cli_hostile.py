@@ -57,7 +57,8 @@ def train_one_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the commands' training to a single step, so the tests reach the writing quickly."""
     real = common.train_classifier
 
-    def one_step(model, optimizer, data, epochs, batch_size, seed, progress=True, max_iterations=None, scheduler=None):
+    def one_step(model, optimizer, data, epochs, batch_size, seed, progress=True, max_iterations=None, scheduler=None,
+                 compile=False):  # fmt: skip
         return real(model, optimizer, data, 1, batch_size, seed, progress=False, max_iterations=1, report=str)
 
     monkeypatch.setattr(demo, "train_classifier", one_step)

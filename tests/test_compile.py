@@ -152,3 +152,37 @@ def test_labels_are_inputs_of_the_compiled_code_not_constants() -> None:
             assert_close(g, e)
     with pytest.raises(IndexError):  # a label out of range fails in the compiled code too, never a wrong loss
         step(*weights, rng.random((4, 6)), np.array([0, 1, 2, 3]))
+
+
+@given(expressions(), st.data())
+def test_random_programs_on_large_arrays_write_in_place_and_compute_what_eager_computes(
+    expression: Any, data: Any
+) -> None:
+    _, function = expression
+    x, y = data.draw(arrays((24, 30))), data.draw(arrays((24, 30)))  # 5.6 kB each: intermediates reuse buffers
+
+    def scalar(a: Any, b: Any) -> Any:
+        return ag.sum(function({"x": a, "y": b}) * function({"x": b, "y": a}))
+
+    transform = ag.value_and_grad(scalar, argnums=(0, 1))
+    compiled = ag.compile(transform)
+    compiled(x, y)
+    (value, grads), (expected, expected_grads) = compiled(y, x), transform(y, x)
+    assert_close(value, expected)
+    for g, e in zip(grads, expected_grads):
+        assert_close(g, e)
+
+
+def test_a_wide_network_reuses_buffers_and_backward_code_does_not() -> None:
+    transform = ag.value_and_grad(two_layer_loss, argnums=(0, 1, 2, 3))
+    rng = np.random.default_rng(5)
+    inputs = [rng.normal(size=shape) for shape in [(30, 40), (40,), (40, 20), (20,), (64, 30), (64, 20)]]
+    step = ag.compile(transform)
+    step(*inputs)
+    assert ", out=" in step.source
+    moved = [rng.normal(size=x.shape) for x in inputs]
+    (value, grads), (expected, expected_grads) = step(*moved), transform(*moved)
+    assert_close(value, expected)
+    for g, e in zip(grads, expected_grads):
+        assert_close(g, e)
+    assert ", out=" not in ag.backward_code(two_layer_loss, *inputs)

@@ -70,10 +70,11 @@ class Compiled:
     """A function compiled by :func:`compile`: call it like the original."""
 
     def __init__(
-        self, function: Callable[..., Any], maxsize: int, name: str | None, names: list[str] | None = None
+        self, function: Callable[..., Any], maxsize: int, name: str | None, names: list[str] | None, in_place: bool
     ) -> None:
         self.function = function
         self.names = names
+        self.in_place = in_place
         self.maxsize = maxsize
         self.name = name or _function_name(function)
         self.cache: OrderedDict[Any, Entry] = OrderedDict()
@@ -87,7 +88,7 @@ class Compiled:
         entry = self.cache.get(key)
         if entry is None:
             self.misses += 1
-            entry = self.cache[key] = trace(self.function, args, self.name, self.names)
+            entry = self.cache[key] = trace(self.function, args, self.name, self.names, self.in_place)
             if len(self.cache) > self.maxsize:
                 self.cache.popitem(last=False)
         else:
@@ -120,7 +121,11 @@ class Compiled:
 
 
 def compile(
-    function: Callable[..., Any], maxsize: int = 32, name: str | None = None, names: list[str] | None = None
+    function: Callable[..., Any],
+    maxsize: int = 32,
+    name: str | None = None,
+    names: list[str] | None = None,
+    in_place: bool = True,
 ) -> Compiled:
     """``function`` traced once per signature and run as generated straight-line NumPy afterwards.
 
@@ -134,13 +139,15 @@ def compile(
     (no graph). Refused with a clear message: branching on traced values (use ``ag.where``),
     random draws, ``.data`` assignments and tensors that require grad taken from a closure.
     ``name`` and ``names`` name the generated function and its inputs (one per array or Tensor
-    among the arguments; by default the tensors' own names, else the parameters').
+    among the arguments; by default the tensors' own names, else the parameters'). ``in_place``
+    lets an elementwise op write into the buffer of an intermediate it reads for the last time
+    (``t = np.multiply(g, m, out=g)``); False keeps one new array per line, as for reading.
     """
     if not callable(function):
         raise TypeError(f"compile: expected a function, got {type(function).__name__}")
     if maxsize < 1:
         raise ValueError(f"compile: maxsize must be at least 1, got {maxsize}")
-    return Compiled(function, maxsize, name, names)
+    return Compiled(function, maxsize, name, names, in_place)
 
 
 def backward_code(loss: Callable[..., Any], *example_inputs: Any, argnums: int | tuple[int, ...] | None = None) -> str:
@@ -152,7 +159,7 @@ def backward_code(loss: Callable[..., Any], *example_inputs: Any, argnums: int |
     if argnums is None:
         wanted = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, Tensor) and x.requires_grad)
         argnums = wanted or tuple(range(len(example_inputs)))
-    compiled = compile(value_and_grad(loss, argnums), name=_function_name(loss))
+    compiled = compile(value_and_grad(loss, argnums), name=_function_name(loss), in_place=False)
     compiled(*example_inputs)
     return compiled.source
 
@@ -186,7 +193,13 @@ def _wrapped_functions(function: Callable[..., Any]) -> list[Callable[..., Any]]
     return found
 
 
-def trace(function: Callable[..., Any], args: tuple[Any, ...], name: str, names: list[str] | None = None) -> Entry:
+def trace(
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    name: str,
+    names: list[str] | None = None,
+    in_place: bool = True,
+) -> Entry:
     """Trace ``function`` at ``args`` and generate its code (see :func:`compile`)."""
     start = time.perf_counter()
     recorder = Recorder()
@@ -205,7 +218,7 @@ def trace(function: Callable[..., Any], args: tuple[Any, ...], name: str, names:
                 swap_values(tensor, values)
             set_trace_hook(previous)
     program = Program(recorder.inputs, recorder.instructions, outputs)
-    generated, text = _generate(program, name)
+    generated, text = _generate(program, name, in_place)
     _verify(generated, [data_of(x) for x in leaves], expected, text)
     return Entry(generated, text, results.with_tensors(result_leaves), time.perf_counter() - start)
 
@@ -242,13 +255,13 @@ def _traced_input(recorder: Recorder, leaf: Any, name: str, swapped: list[tuple[
     return traced
 
 
-def _generate(program: Program, name: str) -> tuple[Callable[..., Any], str]:
+def _generate(program: Program, name: str, in_place: bool) -> tuple[Callable[..., Any], str]:
     """Optimise the program, write its source and turn it into a function."""
     fold_constant_masks(program)
     eliminate_common_subexpressions(program, cse_key)
     eliminate_dead_code(program)
     refuse_problems(program)
-    text, constants = source(program, name, FREE_BYTES)
+    text, constants = source(program, name, FREE_BYTES, in_place)
     namespace: dict[str, Any] = {"np": np, **constants}
     exec(builtins.compile(text, f"<compiled {name}>", "exec"), namespace)
     return namespace[name], text

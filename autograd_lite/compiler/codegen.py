@@ -243,22 +243,91 @@ def cse_key(instruction: Instruction) -> str | None:
     return "|".join(render(instruction, keyed)).split(" = ", 1)[1]
 
 
-def source(program: Program, function_name: str, free_bytes: int) -> tuple[str, dict[str, Any]]:
-    """The generated function's source and the constants its module needs."""
+#: Elementwise operators whose result can go into an argument's buffer: (NumPy ufunc, commutes).
+IN_PLACE = {
+    "{0} + {1}": ("add", True), "{0} - {1}": ("subtract", False), "{0} * {1}": ("multiply", True),
+    "{0} / {1}": ("divide", False), "~{0}": ("invert", False), "-{0}": ("negative", False),
+}  # fmt: skip
+#: Operators and NumPy functions that always return a new array (never a view of an argument).
+FRESH_TEMPLATES = frozenset(IN_PLACE) | {
+    "{0} ** {1}", "{0} @ {1}", "{0} < {1}", "{0} <= {1}", "{0} > {1}", "{0} >= {1}", "{0} == {1}", "{0} != {1}",
+    "{0} & {1}", "{0} | {1}",
+}  # fmt: skip
+FRESH_FUNCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "where", "dot", "cumsum", "cumprod", "var", "std"})
+#: Ops called by their own forward that always return a new array.
+FRESH_OPS = frozenset({"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "gelu", "elu"})
+
+
+def returns_new_array(instruction: Instruction) -> bool:
+    """True when the instruction's result never shares memory with its arguments."""
+    template = instruction.template
+    if template in FRESH_TEMPLATES or template.startswith("{0}.astype("):
+        return True
+    if template.startswith("{_op}("):
+        return instruction.keywords["_op"].hint in FRESH_OPS
+    name = template[3 : template.find("(")] if template.startswith("np.") else ""
+    return name in FRESH_FUNCTIONS or isinstance(getattr(np, name, None), np.ufunc)
+
+
+def in_place(program: Program, freed: dict[int, list[Symbol]]) -> dict[int, int]:
+    """Instructions that can write their result into an argument's buffer (``out=``), as the lessons' ``+=``.
+
+    The argument must be read for the last time there, be an intermediate that owns its memory
+    (made by a computation that returns a new array, never viewed by another instruction) and
+    have the result's shape and dtype. Its ``del`` goes, since the result lives in it.
+    """
+    producers = {id(out): instruction for instruction in program.instructions for out in instruction.outputs}
+    viewed = {id(s) for i in program.instructions if not returns_new_array(i) for s in i.symbols()}
+    chosen: dict[int, int] = {}
+    for index, instruction in enumerate(program.instructions):
+        form = IN_PLACE.get(instruction.template)
+        if form is None or len(instruction.outputs) != 1 or instruction.keywords:
+            continue
+        out, last = instruction.outputs[0], {id(s) for s in freed.get(index, ())}
+        for position in (0, 1) if form[1] else (0,):
+            argument = instruction.arguments[position]
+            if not isinstance(argument, Symbol) or id(argument) not in last or id(argument) in viewed:
+                continue
+            producer = producers.get(id(argument))
+            if (
+                producer is not None
+                and returns_new_array(producer)
+                and (argument.shape, argument.dtype) == (out.shape, out.dtype)
+            ):
+                chosen[index] = position
+                freed[index] = [s for s in freed[index] if s is not argument]
+                break
+    return chosen
+
+
+def render_in_place(instruction: Instruction, position: int, names: Names) -> list[str]:
+    """``t = np.multiply(a, b, out=a)``: the result written into argument ``position``'s buffer."""
+    ufunc = IN_PLACE[instruction.template][0]
+    arguments = [literal(a, names) for a in written_out(instruction)]
+    target = arguments[position]
+    return [f"{names.of(instruction.outputs[0])} = np.{ufunc}({', '.join(arguments)}, out={target})"]
+
+
+def source(program: Program, function_name: str, free_bytes: int, reuse: bool = True) -> tuple[str, dict[str, Any]]:
+    """The generated function's source and the constants its module needs (``reuse``: out= buffers)."""
     names = Names({"np", function_name})
     parameters = [names.exact(s) for s in program.inputs]
     body: list[str] = ["# forward"]
     freed = last_uses(program, free_bytes)
+    reused = in_place(program, freed) if reuse else {}
     in_backward = False
     for position, instruction in enumerate(program.instructions):
         if instruction.backward and not in_backward:
             body.append("# backward")
             in_backward = True
-        lines = render(instruction, names)
+        if position in reused:
+            lines = render_in_place(instruction, reused[position], names)
+        else:
+            lines = render(instruction, names)
         if instruction.comment:
             lines[-1] += f"  # {instruction.comment}"
         body.extend(lines)
-        if position in freed:
+        if freed.get(position):
             body.append("del " + ", ".join(names.of(s) for s in freed[position]))
     returned = [literal(value, names) for value in program.outputs]
     body.append("return " + (", ".join(returned) + ("," if len(returned) == 1 else "") if returned else "()"))
