@@ -33,7 +33,7 @@ CODE_FORMS: dict[str, CodeForm] = {
     "GetItem": lambda inputs, params: ("{0}[{1}]", (inputs[0], params["index"]), {}),
     "SwapAxes": lambda inputs, params: (
         ("{0}.T", inputs, {})
-        if np.ndim(inputs[0]) == 2
+        if np.ndim(inputs[0]) == 2 and params["axis1"] % 2 != params["axis2"] % 2
         else ("np.swapaxes({0}, {1}, {2})", (*inputs, params["axis1"], params["axis2"]), {})
     ),
     "Cast": lambda inputs, params: ("{0}.astype({1})", (inputs[0], params["dtype"]), {}),
