@@ -153,18 +153,15 @@ def fit(
     ``on_epoch(epoch, values)`` is called after each recorded epoch, e.g. to print a line.
     ``scheduler`` steps after each epoch (ReduceLROnPlateau with val_loss, or loss without
     validation) or, for OneCycleLR, after each batch; ``clip_grad_norm`` clips the gradients'
-    total norm before each optimizer step. ``compile=True`` runs each batch's forward and backward
-    as code ``ag.compile`` generates (:func:`compiled_forward_backward`): the same numbers.
+    total norm before each optimizer step; ``compile=True``: see :func:`compiled_forward_backward`.
     """
     X, y, validation = _check_fit_arguments(X, y, epochs, batch_size, validation, max_iterations)
     functions = _metric_functions(metrics, loss)
     generator = np.random.default_rng(seed)  # one generator: a new order every epoch, reproducible overall
     per_epoch = batch_count(len(X), batch_size)
     total_steps = epochs * per_epoch if max_iterations is None else min(epochs * per_epoch, max_iterations)
-    history = History()
-    step = _optimizer_step(optimizer, scheduler, clip_grad_norm, total_steps)
-    forward_backward = (compiled_forward_backward if compile else _eager_forward_backward)(model, loss, optimizer)
-    steps = 0
+    history, steps = History(), 0
+    forward_backward, step = _batch_steps(model, loss, optimizer, scheduler, clip_grad_norm, total_steps, compile)
     with progress_for(progress, quiet, verbose, epochs, total_steps) as report:
         for epoch in range(1, epochs + 1):
             if steps >= total_steps:
@@ -184,6 +181,14 @@ def fit(
             if on_epoch is not None:
                 on_epoch(epoch, record)
     return history
+
+
+def _batch_steps(
+    model: Module, loss: Any, optimizer: Optimizer, scheduler: Any, clip_norm: Any, total_steps: int, compiled: bool
+) -> tuple[ForwardBackward, Callable[[], None]]:
+    """What fit does per batch: forward and backward (eager or compiled), then the optimizer's step."""
+    forward_backward = (compiled_forward_backward if compiled else _eager_forward_backward)(model, loss, optimizer)
+    return forward_backward, _optimizer_step(optimizer, scheduler, clip_norm, total_steps)
 
 
 def _check_fit_arguments(
