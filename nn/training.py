@@ -280,12 +280,12 @@ def compiled_forward_backward(model: Module, loss: Callable[..., ag.Tensor], opt
     same draws on every batch.
     """
     for name, module in model.named_modules():
-        if hasattr(module, "generator") and (getattr(module, "p", 0) or getattr(module, "dropout", 0)):
+        if hasattr(module, "generator") and (getattr(module, "p", None) or getattr(module, "dropout", None)):
             raise ValueError(
                 f"fit(compile=True): {name or type(module).__name__} ({type(module).__name__}) draws random numbers "
                 "in training mode (dropout), which compiled code would repeat on every batch; use compile=False"
             )
-    parameters = model.parameters()
+    parameters: list[ag.Tensor] = list(model.parameters())
     count = len(parameters)
 
     def batch(*arguments: Any) -> tuple[ag.Tensor, list[Any], ag.Tensor]:

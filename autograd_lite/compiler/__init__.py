@@ -206,7 +206,7 @@ def trace(
     leaves, arguments = flatten(args)
     names = _leaf_names(function, args, leaves) if names is None else [*names, *_leaf_names(function, args, leaves)]
     with _TRACING:
-        previous, swapped = set_trace_hook(recorder), []
+        previous, swapped = set_trace_hook(recorder), list[tuple[Tensor, Any]]()
         try:
             traced_leaves = [_traced_input(recorder, leaf, n, swapped) for leaf, n in zip(leaves, names)]
             result_leaves, results = flatten(function(*arguments.build(traced_leaves)))

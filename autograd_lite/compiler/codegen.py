@@ -169,12 +169,12 @@ def literal(value: Any, names: Names, index: bool = False) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(literal(item, names) for item in value) + "]"
     if isinstance(value, np.dtype):
-        if getattr(np, value.name, None) is value.type:
-            return f"np.{value.name}"
-        return constant_literal(Constant(value, "dtype"), names)
-    if isinstance(value, type) and getattr(np, value.__name__, None) is value:
-        return f"np.{value.__name__}"
-    return constant_literal(Constant(value, getattr(value, "__name__", "c")), names)
+        known = getattr(np, value.name, None)
+        return f"np.{value.name}" if known is value.type else constant_literal(Constant(value, "dtype"), names)
+    name = str(getattr(value, "__name__", ""))
+    if isinstance(value, type) and name and getattr(np, name, None) is value:
+        return f"np.{name}"
+    return constant_literal(Constant(value, name or "c"), names)
 
 
 def float_literal(value: float) -> str:

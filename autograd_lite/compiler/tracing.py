@@ -197,7 +197,7 @@ class Recorder(TraceHook):
         self.random_draws = 0
 
     # ----- symbols and values ---------------------------------------------------------------
-    def symbol(self, values: np.ndarray, hint: str) -> Symbol:
+    def symbol(self, values: Any, hint: str) -> Symbol:
         """A new symbol for ``values`` (an array computed now)."""
         self.count += 1
         values = np.asarray(values)
