@@ -78,3 +78,19 @@ def weighted_sum(function: Any) -> Any:
         return (out * weights[out.shape]).sum()
 
     return scalar
+
+
+def projected_gradient(case: Case) -> Any:
+    """A random projection of the gradient of ``weighted_sum(case.function)``: its gradient is a Hessian-vector
+    product in which every element of the Hessian matters (the second-order tests differentiate it)."""
+    import autograd_lite as ag
+
+    first = weighted_sum(case.function)
+    directions = [np.random.default_rng(i).uniform(-1, 1, x.shape) for i, x in enumerate(case.inputs)]
+    argnums = tuple(range(len(case.inputs)))
+
+    def projected(*tensors: Any) -> Any:
+        gradients = ag.grad(first, argnums=argnums)(*tensors)
+        return ag.sum(ag.stack([ag.sum(g * d) for g, d in zip(gradients, directions)]))
+
+    return projected

@@ -58,30 +58,20 @@ def test_the_compiled_step_names_the_parameters_and_runs_generated_code() -> Non
     assert all(p.grad is not None and p.grad.shape == p.shape for p in model.parameters())
 
 
-def test_layers_that_draw_random_numbers_are_refused() -> None:
-    model = classifier(dropout=0.5)
-    with pytest.raises(ValueError, match="draws random numbers in training mode.*compile=False"):
-        nn.fit(
-            model,
-            nn.softmax_cross_entropy,
-            nn.optim.SGD(model.parameters(), lr=0.1),
-            *data(),
-            progress=False,
-            compile=True,
-        )
-
-
-def test_layers_that_update_state_while_training_are_refused() -> None:
-    model = classifier(batch_norm=True)
-    with pytest.raises(TypeError, match="side effect the compiled code would not repeat"):
-        nn.fit(
-            model,
-            nn.softmax_cross_entropy,
-            nn.optim.SGD(model.parameters(), lr=0.1),
-            *data(),
-            progress=False,
-            compile=True,
-        )
+@pytest.mark.parametrize(
+    ("model", "error", "message"),
+    [
+        (classifier(dropout=0.5), ValueError, "draws random numbers in training mode.*compile=False"),
+        (classifier(batch_norm=True), TypeError, "side effect the compiled code would not repeat"),
+    ],
+    ids=["dropout", "batch-norm statistics"],
+)
+def test_layers_that_draw_numbers_or_update_state_while_training_are_refused(
+    model: nn.Module, error: type, message: str
+) -> None:
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(error, match=message):
+        nn.fit(model, nn.softmax_cross_entropy, optimizer, *data(), progress=False, compile=True)
 
 
 def test_a_copy_of_an_input_made_behind_the_recorders_back_is_refused() -> None:

@@ -43,6 +43,8 @@ from autograd_lite.functional import value_and_grad
 
 __all__ = ["compile", "backward_code", "Compiled", "CacheInfo"]
 
+#: Argument types whose calls take the quick signature (no structure to walk).
+FLAT = frozenset({Tensor, np.ndarray})
 #: Intermediates at least this large are freed (``del``) right after their last use.
 FREE_BYTES = 4096
 _TRACING = threading.Lock()  # the engine's hook is one per process: traces take turns
@@ -83,8 +85,14 @@ class Compiled:
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any) -> Any:
-        leaves, arguments = flatten(args)
-        key = signature_of(arguments, leaves)
+        leaves: Any
+        key: Any
+        if all(type(a) in FLAT for a in args):  # the common case, tensors and arrays only: a quicker key
+            leaves = args
+            key = ("flat", *[(a.shape, a.dtype, getattr(a, "requires_grad", None)) for a in args])
+        else:
+            leaves, arguments = flatten(args)
+            key = signature_of(arguments, leaves)
         entry = self.cache.get(key)
         if entry is None:
             self.misses += 1

@@ -39,6 +39,8 @@ CODE_FORMS: dict[str, CodeForm] = {
     "Cast": lambda inputs, params: ("{0}.astype({1})", (inputs[0], params["dtype"]), {}),
 }
 
+#: Reductions written as the array's method (``z.sum(axis=0)``): the same values, without np.sum's dispatch.
+METHOD_REDUCTIONS = frozenset({"np.sum", "np.mean", "np.max", "np.min"})
 #: What to call an op's output when the user gave it no name.
 HINTS = {"matrix product": "z", "elementwise": "h", "reduction": "s", "shape": "v", "loss": "loss"}
 #: Ops whose output the lessons call an activation (h1, h2).
@@ -78,6 +80,8 @@ def op_template(op: type[Node], inputs: tuple[Any, ...], params: dict[str, Any])
     name = numpy_name(forward)
     if name:
         params = {key: value for key, value in params.items() if not _is_default(forward, key, value)}
+        if name in METHOD_REDUCTIONS and len(inputs) == 1 and np.ndim(inputs[0]) >= 1:  # z.sum(axis=0): quicker
+            return "{0}." + name[3:] + "(" + ", ".join(f"{key}={{{key}}}" for key in params) + ")", inputs, params
         arguments = ", ".join([f"{{{i}}}" for i in range(len(inputs))] + [f"{key}={{{key}}}" for key in params])
         return f"{name}({arguments})", inputs, params
     function = Constant(forward, op.function_name())
@@ -254,6 +258,7 @@ FRESH_TEMPLATES = frozenset(IN_PLACE) | {
     "{0} & {1}", "{0} | {1}",
 }  # fmt: skip
 FRESH_FUNCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "where", "dot", "cumsum", "cumprod", "var", "std"})
+FRESH_METHODS = ("{0}.astype(", "{0}.sum(", "{0}.mean(", "{0}.max(", "{0}.min(")
 #: Ops called by their own forward that always return a new array.
 FRESH_OPS = frozenset({"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "gelu", "elu"})
 
@@ -261,7 +266,7 @@ FRESH_OPS = frozenset({"linear", "relu", "sigmoid", "softmax", "log_softmax", "s
 def returns_new_array(instruction: Instruction) -> bool:
     """True when the instruction's result never shares memory with its arguments."""
     template = instruction.template
-    if template in FRESH_TEMPLATES or template.startswith("{0}.astype("):
+    if template in FRESH_TEMPLATES or template.startswith(FRESH_METHODS):
         return True
     if template.startswith("{_op}("):
         return instruction.keywords["_op"].hint in FRESH_OPS
@@ -329,7 +334,8 @@ def source(program: Program, function_name: str, free_bytes: int, reuse: bool = 
         body.extend(lines)
         if freed.get(position):
             body.append("del " + ", ".join(names.of(s) for s in freed[position]))
-    returned = [literal(value, names) for value in program.outputs]
+    # a hoisted constant is handed out as a copy: the caller may change it, the next call must not see that
+    returned = [literal(v, names) + (".copy()" if isinstance(v, Constant) else "") for v in program.outputs]
     body.append("return " + (", ".join(returned) + ("," if len(returned) == 1 else "") if returned else "()"))
     header = f"def {function_name}({', '.join(parameters)}):"
     return "\n".join([header, *("    " + line for line in body)]) + "\n", names.constants

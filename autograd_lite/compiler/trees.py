@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import Tensor
+from autograd_lite.engine import Tensor, constant
 
 
 class Tree:
@@ -25,8 +25,8 @@ class Tree:
     def build(self, leaves: Any) -> Any:
         """The structure again, with these leaves in order."""
         iterator = iter(leaves)
-        if self.tensors:
-            iterator = (Tensor(v) if wrap else v for v, wrap in zip(iterator, self.tensors))
+        if self.tensors:  # constant(): the generated code's own new arrays, as Tensors without checks or copies
+            iterator = (constant(v) if wrap else v for v, wrap in zip(iterator, self.tensors))
         return _build(self.shape, iterator)
 
     def with_tensors(self, leaves: list[Any]) -> Tree:

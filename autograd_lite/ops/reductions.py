@@ -103,8 +103,8 @@ class Softmax(Node):
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
         # The max shift keeps exp() <= 1; a row holding +inf or only -inf is nan, as in PyTorch.
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-        return e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(a - a.max(axis=axis, keepdims=True))  # methods: the same reductions, without np.max's dispatch
+        return e / e.sum(axis=axis, keepdims=True)
 
     vjps = (lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
     jvps = vjps  # the Jacobian of softmax is symmetric
@@ -116,8 +116,8 @@ class LogSoftmax(Node):
 
     @staticmethod
     def forward(a: np.ndarray, axis: int) -> np.ndarray:
-        shifted = a - np.max(a, axis=axis, keepdims=True)  # as softmax: +inf or all -inf rows are nan
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))  # the sum is >= 1 (or nan)
+        shifted = a - a.max(axis=axis, keepdims=True)  # as softmax: +inf or all -inf rows are nan
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # the sum is >= 1 (or nan)
 
     vjps = (lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
     jvps = (lambda t, out, a, axis: t - np.sum(t * np.exp(out), axis=axis, keepdims=True),)
