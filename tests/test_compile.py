@@ -186,3 +186,17 @@ def test_a_wide_network_reuses_buffers_and_backward_code_does_not() -> None:
     for g, e in zip(grads, expected_grads):
         assert_close(g, e)
     assert ", out=" not in ag.backward_code(two_layer_loss, *inputs)
+
+
+def test_hessians_and_hessian_vector_products_compile() -> None:
+    def f(x: Any) -> Any:
+        return (ag.tanh(x) ** 3).sum() + (ag.relu(x) * x).sum()
+
+    hessian = ag.hessian(f)
+    product = lambda x, v: ag.hvp(f, (x,), (v,))
+    compiled_hessian, compiled_product = ag.compile(hessian), ag.compile(product)
+    x, v = np.array([0.3, -1.2, 2.0]), np.array([-0.5, 0.7, 1.1])
+    compiled_hessian(x)
+    compiled_product(x, v)
+    assert_close(compiled_hessian(v), hessian(v))  # the relu's kink moved: traced at x, run at v
+    assert_close(compiled_product(v, x), product(v, x))
