@@ -18,6 +18,7 @@ import numpy as np
 
 from autograd_lite.compiler.program import Constant, Instruction, Program, Symbol, last_uses
 from autograd_lite.engine import Node
+from autograd_lite.ops.common import NUMPY_1
 
 OPERATOR_FORMS = {
     np.add: "{0} + {1}", np.subtract: "{0} - {1}", np.multiply: "{0} * {1}", np.true_divide: "{0} / {1}",
@@ -217,9 +218,21 @@ def written_out(instruction: Instruction) -> tuple[Any, ...]:
         and a.value.ndim == 0
         and a.value.dtype.kind == "f"
         and math.isfinite(a.value.item())
+        and (not NUMPY_1 or keeps_dtype_under_value_casting(arrays, a.value.item(), out.dtype))
         else a
         for a in instruction.arguments
     )
+
+
+def keeps_dtype_under_value_casting(arrays: list[Any], number: float, dtype: Any) -> bool:
+    """Whether NumPy 1's value-based casting keeps ``dtype`` when ``number`` is a Python float.
+
+    NumPy 1 (before NEP 50) gives a Python float the array's dtype only next to an array with
+    dimensions, and only if the value fits: ``np.float32(3) / 2.0`` is float64 there, and so is
+    ``float32_array * 1e300``. Where it would not, the number stays written as ``np.float32(...)``.
+    """
+    has_dimensions = any(isinstance(a, Symbol) and len(a.shape) > 0 for a in arrays)
+    return has_dimensions and np.result_type(np.empty((1,), dtype), number) == dtype
 
 
 def render(instruction: Instruction, names: Names) -> list[str]:
