@@ -232,10 +232,13 @@ class Cumprod(Node):
 
 def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
     (x, k), g, out = _scan_axis(a, axis), _scan_axis(g, axis)[0], _scan_axis(out, axis)[0]
-    # PyTorch's rule, out_k / a_j for k >= j, while no out_k is 0: else an a_i is 0 or the product underflowed,
-    # and dividing would lose the gradient, so the products around each a_j are formed without dividing.
-    if np.all(data_of(out) != 0):
-        return (_reverse_cumsum(g * out, k) / x).reshape(a.shape)
+    # PyTorch's rule, out_k / a_j for k >= j, while every a_j and out_k is a normal number: else an a_i is 0,
+    # subnormal, or the product underflowed or overflowed, and dividing would lose the gradient, so the
+    # products around each a_j are formed without dividing.
+    if _dividing_is_exact(x, out):
+        divided = _reverse_cumsum(g * out, k) / x
+        if _all_finite_if(divided, g):
+            return divided.reshape(a.shape)
     xs, gs = np.swapaxes(x, k, -1), np.swapaxes(g, k, -1)
     before, after, upper = _products_around(xs)  # grad_j = before_j * sum_k [k >= j] g_k after_jk
     share = before * np.sum(gs[..., None, :] * after * upper, axis=-1)
@@ -244,11 +247,24 @@ def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
 
 def _cumprod_jvp(t: Any, out: Any, a: Any, axis: int | None) -> Any:
     (x, k), t, out = _scan_axis(a, axis), _scan_axis(t, axis)[0], _scan_axis(out, axis)[0]
-    if np.all(data_of(out) != 0):  # as in _cumprod_vjp
-        return out * np.cumsum(t / x, axis=k)
+    if _dividing_is_exact(x, out):  # as in _cumprod_vjp
+        divided = out * np.cumsum(t / x, axis=k)
+        if _all_finite_if(divided, t):
+            return divided
     xs, ts = np.swapaxes(x, k, -1), np.swapaxes(t, k, -1)
     before, after, upper = _products_around(xs)  # dout_k = sum_j [j <= k] t_j before_j after_jk
     return np.swapaxes(np.sum((ts * before)[..., None] * after * upper, axis=-2), k, -1)
+
+
+def _dividing_is_exact(x: Any, out: Any) -> bool:
+    """Whether out / x keeps full precision: every a_j and every out_k normal (not 0, not subnormal)."""
+    tiny = np.finfo(data_of(out).dtype).tiny if data_of(out).dtype.kind == "f" else 1
+    return bool(np.all(np.abs(data_of(out)) >= tiny) and np.all(np.abs(data_of(x)) >= tiny))
+
+
+def _all_finite_if(result: Any, direction: Any) -> bool:
+    """False when dividing overflowed: the result has an inf or nan that the incoming values do not."""
+    return bool(np.all(np.isfinite(data_of(result)))) or not np.all(np.isfinite(data_of(direction)))
 
 
 def _products_around(x: Any) -> tuple[Any, Any, np.ndarray]:
