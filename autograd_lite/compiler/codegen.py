@@ -230,9 +230,10 @@ def keeps_dtype_under_value_casting(arrays: list[Any], number: float, dtype: Any
     NumPy 1 (before NEP 50) gives a Python float the array's dtype only next to an array with
     dimensions, and only if the value fits: ``np.float32(3) / 2.0`` is float64 there, and so is
     ``float32_array * 1e300``. Where it would not, the number stays written as ``np.float32(...)``.
+    NumPy's own promotion answers, asked with stand-ins of the arguments' dimensions and dtypes.
     """
-    has_dimensions = any(isinstance(a, Symbol) and len(a.shape) > 0 for a in arrays)
-    return has_dimensions and np.result_type(np.empty((1,), dtype), number) == dtype
+    stand_ins = [np.zeros((1,) * len(a.shape), a.dtype) for a in arrays if isinstance(a, Symbol)]
+    return bool(np.result_type(*stand_ins, number) == dtype)
 
 
 def render(instruction: Instruction, names: Names) -> list[str]:
@@ -273,7 +274,9 @@ FRESH_TEMPLATES = frozenset(IN_PLACE) | {
 FRESH_FUNCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "where", "dot", "cumsum", "cumprod", "var", "std"})
 FRESH_METHODS = ("{0}.astype(", "{0}.sum(", "{0}.mean(", "{0}.max(", "{0}.min(")
 #: Ops called by their own forward that always return a new array.
-FRESH_OPS = frozenset({"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "gelu", "elu"})
+FRESH_OPS = frozenset(
+    {"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "softmax_cross_entropy_grad", "gelu", "elu"}
+)
 
 
 def returns_new_array(instruction: Instruction) -> bool:
