@@ -365,6 +365,33 @@ def test_softmax_cross_entropy_with_any_real_target_matches_its_definition(logit
     assert ag.check_grad(lambda z: (ag.softmax_cross_entropy(z, target) * 1.0).sum(), logits, atol=1e-6)
 
 
+@settings(max_examples=10)
+@given(data=st.data())
+def test_softmax_cross_entropy_hessian_forward_over_reverse_equals_reverse_over_reverse(data: Any) -> None:
+    # grad of the loss is the op softmax_cross_entropy_grad: its jvps give forward-over-reverse, its vjps the rest
+    case = data.draw(softmax_cross_entropy_case())
+    scalar = weighted_sum(case.function)
+    (logits,) = case.inputs
+    reverse = ag.jacobian(ag.grad(scalar))(logits)
+    forward = ag.jacobian(ag.grad(scalar), mode="forward")(logits)
+    np.testing.assert_allclose(forward.data, reverse.data, rtol=1e-9, atol=1e-12)
+    assert ag.check_grad(lambda z: ag.sum(ag.grad(scalar)(z) ** 2), logits, atol=1e-5, rtol=1e-3)  # third order
+
+
+@pytest.mark.parametrize(
+    ("labels", "target", "message"),
+    [
+        (None, None, "give labels or a target, not both or neither"),
+        (np.array([0, 1]), np.full((2, 3), 1 / 3), "give labels or a target, not both or neither"),
+        (np.array([0, -1]), None, "label -1 is out of range for 3 classes"),
+        (np.array([3, 0]), None, "label 3 is out of range for 3 classes"),
+    ],
+)
+def test_softmax_cross_entropy_grad_refuses_what_it_cannot_compute(labels: Any, target: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ops.softmax_cross_entropy_grad(np.zeros((2, 3)), labels=labels, target=target)
+
+
 CUMPROD_EDGES = (0.0, 2.2250738585072014e-308, 2.22507386e-311, 1e-160, 0.5, 3.0, 1e160, -1e-310)
 
 

@@ -21,29 +21,56 @@ class SoftmaxCrossEntropy(Node):
     def forward(logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
         log_probabilities = LogSoftmax.forward(logits, -1)
         if labels is not None:
+            _check_labels(labels, logits.shape[-1])
             return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
         # where the target is 0, a log-probability of -inf contributes 0 (not 0 * -inf = nan)
         return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
 
-    vjps = (lambda g, out, logits, labels, target: _softmax_minus_target(logits, labels, target) * g[..., None],)
-    jvps = (lambda t, out, logits, labels, target: np.sum(_softmax_minus_target(logits, labels, target) * t, axis=-1),)
+    vjps = (lambda g, out, logits, labels, target: _gradient(logits, labels, target) * g[..., None],)
+    jvps = (lambda t, out, logits, labels, target: np.sum(_gradient(logits, labels, target) * t, axis=-1),)
 
 
-def _softmax_minus_target(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
+class SoftmaxCrossEntropyGrad(Node):
+    # The fused loss's gradient as an op of its own, so that under create_graph (and in ag.compile's
+    # code) it stays one call that writes the one-hot into the softmax, as the lessons' `delta[rows, t] -= 1`.
+    name, category, public, arguments = "softmax_cross_entropy_grad", "loss", False, ("z",)
+    signature = "softmax(z) * sum(t) - t"
+    formulas = ("sum(t) * s * (grad - sum(grad * s)) with s = softmax(z), as softmax's",)
+
+    @staticmethod
+    def forward(logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
+        difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
+        if labels is None:
+            assert target is not None  # the caller gives labels or a target
+            difference *= np.sum(target, axis=-1, keepdims=True)
+            difference -= target
+        else:
+            rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
+            rows[np.arange(labels.size), labels.reshape(-1)] -= 1
+        return difference
+
+    vjps = (lambda g, out, logits, labels, target: _softmax_vjp(g, logits, target),)
+    jvps = vjps  # the Jacobian of softmax, scaled per row, is symmetric
+
+
+def _gradient(logits: Any, labels: np.ndarray | None, target: np.ndarray | None) -> Any:
+    """softmax(logits) * sum(target) - target: on arrays, or recorded when ``logits`` is a Tensor."""
     if isinstance(logits, Tensor):  # create_graph: keep it differentiable
-        if labels is not None:  # one-hot (rows summing to 1), built without writes so ag.compile can follow it
-            return softmax(logits) - (labels[..., None] == np.arange(logits.shape[-1])).astype(logits.dtype)
-        assert target is not None  # the caller gives labels or a target
-        return softmax(logits) * np.sum(target, axis=-1, keepdims=True) - target
-    difference = Softmax.forward(logits, -1)  # a fresh array: subtract the target in place
-    if labels is None:
-        assert target is not None
-        difference *= np.sum(target, axis=-1, keepdims=True)
-        difference -= target
-    else:
-        rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
-        rows[np.arange(labels.size), labels.reshape(-1)] -= 1
-    return difference
+        return apply(SoftmaxCrossEntropyGrad, logits, labels=labels, target=target)
+    return SoftmaxCrossEntropyGrad.forward(logits, labels, target)
+
+
+def _softmax_vjp(g: Any, logits: Any, target: np.ndarray | None) -> Any:
+    probabilities = softmax(logits) if isinstance(logits, Tensor) else Softmax.forward(logits, -1)
+    vjp = Softmax.vjps[0](g, probabilities, logits, -1)
+    return vjp if target is None else vjp * np.sum(target, axis=-1, keepdims=True)
+
+
+def _check_labels(labels: np.ndarray, classes: int) -> None:
+    """A one-line ValueError for a label outside 0..classes-1 (a negative one would index from the end)."""
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels[(labels < 0) | (labels >= classes)].flat[0]
+        raise ValueError(f"softmax_cross_entropy: label {bad} is out of range for {classes} classes (0..{classes - 1})")
 
 
 def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
@@ -72,16 +99,9 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
                 f"softmax_cross_entropy: integer labels have shape {target_array.shape}, expected "
                 f"{logits.shape[:-1]} for logits of shape {logits.shape}"
             )
-        if isinstance(target_array, TracedArray):  # ag.compile: no branch on values; a bad label fails as an index
-            outside = (target_array < 0) | (target_array >= classes)
-            return apply(SoftmaxCrossEntropy, logits, labels=np.where(outside, classes, target_array).astype(np.intp),
-                         target=None)  # fmt: skip
-        if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
-            bad = target_array[(target_array < 0) | (target_array >= classes)].flat[0]
-            raise ValueError(
-                f"softmax_cross_entropy: label {bad} is out of range for {classes} classes (0..{classes - 1})"
-            )
-        return apply(SoftmaxCrossEntropy, logits, labels=target_array.astype(np.intp), target=None)
+        # the forward checks the labels' range: in ag.compile's code too, where nothing here branches on values
+        labels = target_array if target_array.dtype == np.intp else target_array.astype(np.intp)
+        return apply(SoftmaxCrossEntropy, logits, labels=labels, target=None)
     if target_array.dtype.kind != "f" or target_array.shape != logits.shape:
         raise ValueError(
             f"softmax_cross_entropy: target of shape {target_array.shape} and dtype {target_array.dtype} does not "
@@ -91,3 +111,16 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
     if not isinstance(target_array, TracedArray) and not np.all(np.isfinite(target_array)):
         raise ValueError("softmax_cross_entropy: target contains NaN or infinity")
     return apply(SoftmaxCrossEntropy, logits, labels=None, target=target_array.astype(logits.dtype, copy=False))
+
+
+def softmax_cross_entropy_grad(logits: ArrayLike, labels: np.ndarray | None = None,
+                               target: np.ndarray | None = None) -> Tensor:  # fmt: skip
+    """softmax(logits) * sum(target) - target: the fused loss's gradient, itself differentiable.
+
+    Give integer ``labels`` (their one-hot is the target) or a ``target`` of the logits' shape.
+    """
+    if (labels is None) == (target is None):
+        raise ValueError("softmax_cross_entropy_grad: give labels or a target, not both or neither")
+    if labels is not None and not isinstance(labels, TracedArray):  # the loss's own calls come checked
+        _check_labels(labels, as_tensor(logits).shape[-1])
+    return apply(SoftmaxCrossEntropyGrad, as_tensor(logits), labels=labels, target=target)
