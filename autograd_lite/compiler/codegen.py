@@ -275,7 +275,8 @@ FRESH_FUNCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "where", "dot"
 FRESH_METHODS = ("{0}.astype(", "{0}.sum(", "{0}.mean(", "{0}.max(", "{0}.min(")
 #: Ops called by their own forward that always return a new array.
 FRESH_OPS = frozenset(
-    {"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "softmax_cross_entropy_grad", "gelu", "elu"}
+    {"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "softmax_cross_entropy_grad"}
+    | {"gelu", "elu"}
 )
 
 

@@ -92,7 +92,6 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
     target_array = np.array(target_array, subok=isinstance(target_array, TracedArray))
     if logits.ndim < 1:
         raise ValueError("softmax_cross_entropy: logits need a class axis, got a 0-d tensor")
-    classes = logits.shape[-1]
     if target_array.dtype.kind in "iu":
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(

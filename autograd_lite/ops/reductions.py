@@ -235,7 +235,7 @@ def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
     # PyTorch's rule, out_k / a_j for k >= j, while every a_j and out_k is a normal number: else an a_i is 0,
     # subnormal, or the product underflowed or overflowed, and dividing would lose the gradient, so the
     # products around each a_j are formed without dividing.
-    if _dividing_is_exact(x, out):
+    if _dividing_is_exact(x, out, g):
         divided = _reverse_cumsum(g * out, k) / x
         if _all_finite_if(divided, g):
             return divided.reshape(a.shape)
@@ -247,7 +247,7 @@ def _cumprod_vjp(g: Any, out: Any, a: Any, axis: int | None) -> Any:
 
 def _cumprod_jvp(t: Any, out: Any, a: Any, axis: int | None) -> Any:
     (x, k), t, out = _scan_axis(a, axis), _scan_axis(t, axis)[0], _scan_axis(out, axis)[0]
-    if _dividing_is_exact(x, out):  # as in _cumprod_vjp
+    if _dividing_is_exact(x, out, t):  # as in _cumprod_vjp
         divided = out * np.cumsum(t / x, axis=k)
         if _all_finite_if(divided, t):
             return divided
@@ -256,8 +256,14 @@ def _cumprod_jvp(t: Any, out: Any, a: Any, axis: int | None) -> Any:
     return np.swapaxes(np.sum((ts * before)[..., None] * after * upper, axis=-2), k, -1)
 
 
-def _dividing_is_exact(x: Any, out: Any) -> bool:
-    """Whether out / x keeps full precision: every a_j and every out_k normal (not 0, not subnormal)."""
+def _dividing_is_exact(x: Any, out: Any, incoming: Any) -> bool:
+    """Whether out / x keeps full precision: every a_j and every out_k normal (not 0, not subnormal).
+
+    Only on arrays: differentiated again (create_graph), out / x gives two terms of size 1/x that
+    cancel, and at a tiny x their rounding is the whole answer.
+    """
+    if isinstance(x, Tensor) or isinstance(incoming, Tensor):
+        return False
     tiny = np.finfo(data_of(out).dtype).tiny if data_of(out).dtype.kind == "f" else 1
     return bool(np.all(np.abs(data_of(out)) >= tiny) and np.all(np.abs(data_of(x)) >= tiny))
 
