@@ -22,7 +22,7 @@ from autograd_lite.compiler.trees import flatten
 
 #: Ops whose rules branch on the values in Python: compile refuses them with its message (for some shapes
 #: only, for some), never computes them wrong; every other op must compile. Enumerated.
-BRANCHING = {"average", "det", "nanmean", "prod", "eigh", "eigvalsh", "svd", "svdvals"}
+BRANCHING = {"average", "det", "nanmean", "prod", "norm", "eigh", "eigvalsh", "svd", "svdvals"}
 BRANCHING_SECOND = BRANCHING
 BRANCHING_JVP = BRANCHING
 
