@@ -19,10 +19,14 @@ class SoftmaxCrossEntropy(Node):
 
     @staticmethod
     def forward(logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None) -> np.ndarray:
+        if labels is not None:  # log-sum-exp minus the label's shifted logit, as LogSoftmax computes it
+            classes = logits.shape[-1]
+            _check_labels(labels, classes)
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            log_sums = np.log(np.exp(shifted).sum(axis=-1))
+            picked = shifted.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)]  # one label per row
+            return log_sums - picked.reshape(labels.shape)
         log_probabilities = LogSoftmax.forward(logits, -1)
-        if labels is not None:
-            _check_labels(labels, logits.shape[-1])
-            return -np.take_along_axis(log_probabilities, labels[..., None], axis=-1)[..., 0]
         # where the target is 0, a log-probability of -inf contributes 0 (not 0 * -inf = nan)
         return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
 
@@ -68,7 +72,13 @@ def _softmax_vjp(g: Any, logits: Any, target: np.ndarray | None) -> Any:
 
 def _check_labels(labels: np.ndarray, classes: int) -> None:
     """A one-line ValueError for a label outside 0..classes-1 (a negative one would index from the end)."""
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if not labels.size:
+        return
+    if labels.dtype == np.intp:  # as unsigned numbers, negative labels are the largest: one reduction finds both
+        outside = labels.view(np.uintp).max() >= classes
+    else:
+        outside = labels.min() < 0 or labels.max() >= classes
+    if outside:
         bad = labels[(labels < 0) | (labels >= classes)].flat[0]
         raise ValueError(f"softmax_cross_entropy: label {bad} is out of range for {classes} classes (0..{classes - 1})")
 
@@ -98,7 +108,10 @@ def softmax_cross_entropy(logits: ArrayLike, target: ArrayLike) -> Tensor:
                 f"softmax_cross_entropy: integer labels have shape {target_array.shape}, expected "
                 f"{logits.shape[:-1]} for logits of shape {logits.shape}"
             )
-        # the forward checks the labels' range: in ag.compile's code too, where nothing here branches on values
+        # the forward checks the labels' range, in ag.compile's code too, where nothing here branches on values;
+        # here first for eager's plain message
+        if not isinstance(target_array, TracedArray):
+            _check_labels(target_array, logits.shape[-1])
         labels = target_array if target_array.dtype == np.intp else target_array.astype(np.intp)
         return apply(SoftmaxCrossEntropy, logits, labels=labels, target=None)
     if target_array.dtype.kind != "f" or target_array.shape != logits.shape:
