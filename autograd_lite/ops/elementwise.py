@@ -147,7 +147,8 @@ class Relu(Node):
     def forward(a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0)
 
-    vjps = (lambda g, out, a: g * ~(data_of(a) <= 0),)
+    # out = max(a, 0) is 0 exactly where a <= 0 (and nan where a is): one comparison, and a can be freed
+    vjps = (lambda g, out, a: g * (data_of(out) != 0),)
 
 
 class Maximum(Node):
