@@ -88,8 +88,8 @@ class Compiled:
         leaves: Any
         key: Any
         if all(type(a) in FLAT for a in args):  # the common case, tensors and arrays only: a quicker key
-            leaves = args
-            key = ("flat", *[(a.shape, a.dtype, getattr(a, "requires_grad", None)) for a in args])
+            leaves = args  # (no getattr with a default: on an array it raises and catches an AttributeError)
+            key = ("flat", *[(a.shape, a.dtype, a.requires_grad if type(a) is Tensor else None) for a in args])
         else:
             leaves, arguments = flatten(args)
             key = signature_of(arguments, leaves)
