@@ -36,8 +36,10 @@ from benchmarks import contenders, handwritten
 Timer = Callable[[], Any]
 
 
-def interleaved_medians(contestants: dict[str, Timer], repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median seconds per call of each contestant, calling them round-robin."""
+def interleaved_medians(
+    contestants: dict[str, Timer], repeats: int, warmup: int = 2, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
+    """Median seconds per call of each contestant, calling them round-robin (``clock``: wall time by default)."""
     for _ in range(warmup):
         for run in contestants.values():
             run()
@@ -46,9 +48,9 @@ def interleaved_medians(contestants: dict[str, Timer], repeats: int, warmup: int
     for _ in range(repeats):
         random.shuffle(order)  # nobody always runs right after the same neighbour
         for name, run in order:
-            start = time.perf_counter()
+            start = clock()
             run()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -316,6 +318,41 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: ag.compile's targets (issue 16): (work, contestants, calls each, largest ratio to hand-written).
+TARGETS: list[tuple[str, Callable[[], dict[str, Timer]], int, float]] = [
+    ("784-100-10 step, batch 100, float32", lambda: mlp_contestants((784, 100, 10), 100), 2000, 1.10),
+    ("784-100-10 step, batch 100, float64", lambda: mlp_contestants((784, 100, 10), 100, np.float64), 2000, 1.10),
+    ("784-1024-1024-10 step, batch 128, float32", lambda: mlp_contestants((784, 1024, 1024, 10), 128), 100, 1.03),
+    ("784-1024-1024-10 step, batch 128, float64",
+     lambda: mlp_contestants((784, 1024, 1024, 10), 128, np.float64), 100, 1.03),
+]  # fmt: skip
+
+
+def targets(quick: bool) -> str:
+    """ag.compile against its targets, in CPU time (what other jobs on the machine disturb least).
+
+    Run with one BLAS thread (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``) so that CPU time is
+    the step's own; PyTorch is left out of these rows. Returns a Markdown table.
+    """
+    lines = ["| work | hand-written | autograd_lite | ag.compile | target |", "|---|---|---|---|---|"]
+    for work, make, calls, target in TARGETS:
+        runs = {who: run for who, run in make().items() if who != "PyTorch"}
+        medians = interleaved_medians(runs, 20 if quick else calls, clock=time.process_time)
+        floor = medians["hand-written NumPy"]
+        ratio = medians["ag.compile"] / floor
+        lines.append(
+            f"| {work} | {floor * 1e3:.3f} ms | {medians['autograd_lite'] / floor:.2f}x | {ratio:.3f}x | "
+            f"<= {target:.2f}x: {'met' if ratio <= target else 'not met'} |"
+        )
+    medians = interleaved_medians(chain_contestants(2001), 5 if quick else 30, clock=time.process_time)
+    hand, eager, compiled = (medians[who] / 2001 * 1e6 for who in ("hand-written NumPy", "autograd_lite", "ag.compile"))
+    lines.append(
+        f"| 2001-op chain, per op, fwd+bwd | {hand:.2f} us | {eager:.2f} us | {compiled:.2f} us | "
+        f"<= 1.3 us: {'met' if compiled <= 1.3 else 'not met'} |"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run, print the table and the machine, write JSON."""
     parser = argparse.ArgumentParser(description="autograd_lite benchmarks (interleaved, ratios vs hand-written NumPy)")
@@ -323,7 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=None, help="where to write the results (default benchmarks/results/<time>.json)"
     )
+    parser.add_argument(
+        "--targets", action="store_true", help="only ag.compile against its targets, in CPU time (one BLAS thread)"
+    )
     options = parser.parse_args(argv)
+    if options.targets:
+        print(targets(options.quick))
+        return 0
     if not contenders.torch_available():
         print("PyTorch is not installed, so its column is left out (pip install torch to compare with it).")
     results = run(options.quick)

@@ -55,3 +55,10 @@ def test_compiled_and_hand_written_mlp_take_identical_steps() -> None:
 def test_compiled_chain_gradient_agrees() -> None:
     x = np.linspace(-1, 1, 4)
     np.testing.assert_allclose(contenders.compiled_chain(30)(x).data, handwritten.chain_forward_backward(x, 30))
+
+
+def test_targets_table_has_a_row_per_target_and_the_chain(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run.main(["--targets", "--quick"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + len(run.TARGETS) + 1  # the header, the targets, the chain
+    assert all(("met" in row) for row in rows[1:])
