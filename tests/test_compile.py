@@ -201,3 +201,37 @@ def test_hessians_and_hessian_vector_products_compile() -> None:
     compiled_product(x, v)
     assert_close(compiled_hessian(v), hessian(v))  # the relu's kink moved: traced at x, run at v
     assert_close(compiled_product(v, x), product(v, x))
+
+
+@given(arrays(st.tuples(st.integers(1, 5), st.integers(1, 6))), st.data(), st.sampled_from([np.float32, np.float64]))
+def test_loss_and_its_gradient_in_one_call_equal_the_two_ops_bit_for_bit(logits: Any, data: Any, dtype: Any) -> None:
+    logits = logits.astype(dtype)
+    rows, classes = logits.shape
+    if data.draw(st.booleans(), label="labels"):
+        labels, target = data.draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows)), None
+        labels = np.array(labels, dtype=np.intp)
+    else:
+        labels, target = None, np.abs(data.draw(arrays((rows, classes)))).astype(dtype)
+    op, gradient_op = ag.ops.SoftmaxCrossEntropy, ag.ops.SoftmaxCrossEntropyGrad
+    loss, delta = op.forward_and_gradient(logits, labels, target)
+    np.testing.assert_array_equal(loss, op.forward(logits, labels, target))
+    np.testing.assert_array_equal(delta, gradient_op.forward(logits, labels, target))
+    assert loss.dtype == delta.dtype == dtype
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_training_step_computes_the_softmax_once_and_equals_eager(soft: bool) -> None:
+    rng = np.random.default_rng(5)
+    weights = [rng.normal(size=(6, 5)), np.zeros(5), rng.normal(size=(5, 3)), np.zeros(3)]
+    x, labels = rng.random((4, 6)), rng.integers(0, 3, 4)
+    target = np.eye(3)[labels] * 0.9 + 0.1 / 3 if soft else labels
+    transform = ag.value_and_grad(classifier_loss, argnums=(0, 1, 2, 3))
+    step = ag.compile(transform)
+    (value, grads), (expected, expected_grads) = step(*weights, x, target), transform(*weights, x, target)
+    assert "softmax_cross_entropy_and_grad(" in step.source and "softmax_cross_entropy_grad(" not in step.source
+    np.testing.assert_array_equal(value.data, expected.data)
+    for g, e in zip(grads, expected_grads):
+        np.testing.assert_allclose(g.data, e.data, rtol=1e-14, atol=1e-15)
+    gradient_only = ag.compile(ag.grad(classifier_loss, argnums=(0, 1, 2, 3)))  # no loss value: nothing to fuse
+    gradient_only(*weights, x, target)
+    assert "softmax_cross_entropy_grad(" in gradient_only.source and "_and_grad" not in gradient_only.source

@@ -27,13 +27,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autograd_lite.compiler.codegen import NUMBERED, cse_key, source
+from autograd_lite.compiler.codegen import FUSIONS, NUMBERED, cse_key, source
 from autograd_lite.compiler.program import (
     Program,
     Symbol,
     eliminate_common_subexpressions,
     eliminate_dead_code,
     fold_constant_masks,
+    fuse_pairs,
     refuse_problems,
 )
 from autograd_lite.compiler.tracing import Recorder, plain
@@ -268,6 +269,7 @@ def _generate(program: Program, name: str, in_place: bool) -> tuple[Callable[...
     fold_constant_masks(program)
     eliminate_common_subexpressions(program, cse_key)
     eliminate_dead_code(program)
+    fuse_pairs(program, FUSIONS)
     refuse_problems(program)
     text, constants = source(program, name, FREE_BYTES, in_place)
     namespace: dict[str, Any] = {"np": np, **constants}

@@ -18,6 +18,7 @@ import numpy as np
 
 from autograd_lite.compiler.program import Constant, Instruction, Program, Symbol, last_uses
 from autograd_lite.engine import Node
+from autograd_lite.ops import OP_TABLE
 from autograd_lite.ops.common import NUMPY_1
 
 OPERATOR_FORMS = {
@@ -50,8 +51,20 @@ ACTIVATIONS = frozenset({"Sigmoid", "Tanh", "Relu", "Softmax", "LogSoftmax", "Le
 NUMBERED = frozenset({"z", "h", "s", "v", "t", "g"})
 
 
+def _fusions() -> dict[Any, tuple[Any, Constant]]:
+    """An op's forward -> (its gradient op's forward, the fused forward_and_gradient), as the ops declare."""
+    by_name = {op.name: op for op in OP_TABLE}
+    return {
+        op.forward: (by_name[op.gradient_op].forward, Constant(op.forward_and_gradient, f"{op.name}_and_grad"))  # type: ignore[attr-defined]
+        for op in OP_TABLE
+        if getattr(op, "gradient_op", None)
+    }
+
+
 def op_hint(op: type[Node]) -> str:
     """The base name for an op's output: ``z`` for products and sums, ``h`` for activations, ..."""
+    if getattr(op, "output_name", None):  # an op may name its output as the lessons do (``delta``)
+        return str(op.output_name)  # type: ignore[attr-defined]
     if op.__name__ in ("Add", "Sub", "Linear", "Matmul"):
         return "z"
     if op.__name__ in ACTIVATIONS:
@@ -276,7 +289,7 @@ FRESH_METHODS = ("{0}.astype(", "{0}.sum(", "{0}.mean(", "{0}.max(", "{0}.min(")
 #: Ops called by their own forward that always return a new array.
 FRESH_OPS = frozenset(
     {"linear", "relu", "sigmoid", "softmax", "log_softmax", "softmax_cross_entropy", "softmax_cross_entropy_grad"}
-    | {"gelu", "elu"}
+    | {"softmax_cross_entropy_and_grad", "gelu", "elu"}
 )
 
 
@@ -356,3 +369,7 @@ def source(program: Program, function_name: str, free_bytes: int, reuse: bool = 
     body.append("return " + (", ".join(returned) + ("," if len(returned) == 1 else "") if returned else "()"))
     header = f"def {function_name}({', '.join(parameters)}):"
     return "\n".join([header, *("    " + line for line in body)]) + "\n", names.constants
+
+
+#: The pairs of ops computed by one call where a program needs both (see program.fuse_pairs).
+FUSIONS = _fusions()

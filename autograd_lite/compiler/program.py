@@ -88,6 +88,36 @@ def eliminate_dead_code(program: Program) -> None:
     program.instructions = kept[::-1]
 
 
+def fuse_pairs(program: Program, fusions: dict[Any, tuple[Any, Constant]]) -> None:
+    """Where a program calls both ops of a declared pair on the same values, one call computes both.
+
+    ``fusions`` maps an op's forward to (its partner's forward, the fused function returning both
+    results): the fused call takes the first one's place, with the partner's output as its second.
+    """
+    def called(instruction: Instruction) -> Any:
+        constant = instruction.keywords.get("_op")
+        return constant.value if isinstance(constant, Constant) else None
+
+    for first in list(program.instructions):
+        partner_and_fused = fusions.get(called(first))
+        if partner_and_fused is None or len(first.outputs) != 1:
+            continue
+        partner, fused = partner_and_fused
+        same = {key: value for key, value in first.keywords.items() if key != "_op"}
+        for later in program.instructions[program.instructions.index(first) + 1 :]:
+            if (
+                called(later) is partner
+                and len(later.outputs) == 1
+                and later.arguments == first.arguments
+                and {key: value for key, value in later.keywords.items() if key != "_op"} == same
+            ):
+                first.outputs = (*first.outputs, *later.outputs)
+                first.keywords = {**first.keywords, "_op": fused}
+                first.unpack = True
+                program.instructions.remove(later)
+                break
+
+
 def refuse_problems(program: Program) -> None:
     """Raise for a value the program needs but could not record (named in the symbol's problem)."""
     for instruction in program.instructions:

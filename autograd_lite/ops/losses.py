@@ -13,6 +13,7 @@ from autograd_lite.ops.reductions import LogSoftmax, Softmax, softmax
 
 class SoftmaxCrossEntropy(Node):
     name, category, arguments = "softmax_cross_entropy", "loss", ("z",)
+    gradient_op = "softmax_cross_entropy_grad"  # ag.compile fuses the two: forward_and_gradient
     signature = "-sum(t * log_softmax(z))"
     formulas = ("softmax(z) * sum(t) - t  (= softmax(z) - t when t sums to 1)",)
     # Fused and stable: log-softmax via log-sum-exp, and the famous simple gradient.
@@ -33,11 +34,36 @@ class SoftmaxCrossEntropy(Node):
     vjps = (lambda g, out, logits, labels, target: _gradient(logits, labels, target) * g[..., None],)
     jvps = (lambda t, out, logits, labels, target: np.sum(_gradient(logits, labels, target) * t, axis=-1),)
 
+    @staticmethod
+    def forward_and_gradient(
+        logits: np.ndarray, labels: np.ndarray | None, target: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The loss and softmax_cross_entropy_grad's value in one pass: the softmax's exponentials once.
+
+        ag.compile calls this where a program needs both (a training step), as the lessons write
+        ``delta = probabilities; delta[rows, t] -= 1``; bit for bit the two forwards' results.
+        """
+        if labels is None:
+            return SoftmaxCrossEntropy.forward(logits, labels, target), SoftmaxCrossEntropyGrad.forward(
+                logits, labels, target
+            )
+        classes = logits.shape[-1]
+        _check_labels(labels, classes)
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        exponentials = np.exp(shifted)
+        sums = exponentials.sum(axis=-1, keepdims=True)
+        picked = shifted.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)]
+        loss = np.log(sums[..., 0]) - picked.reshape(labels.shape)
+        exponentials /= sums  # now the softmax, as Softmax.forward divides
+        exponentials.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)] -= 1
+        return loss, exponentials
+
 
 class SoftmaxCrossEntropyGrad(Node):
     # The fused loss's gradient as an op of its own, so that under create_graph (and in ag.compile's
     # code) it stays one call that writes the one-hot into the softmax, as the lessons' `delta[rows, t] -= 1`.
     name, category, public, arguments = "softmax_cross_entropy_grad", "loss", False, ("z",)
+    output_name = "delta"  # as the lessons call the output layer's error (compiled code's name for it)
     signature = "softmax(z) * sum(t) - t"
     formulas = ("sum(t) * s * (grad - sum(grad * s)) with s = softmax(z), as softmax's",)
 
