@@ -98,18 +98,21 @@ def fuse_pairs(program: Program, fusions: dict[Any, tuple[Any, Constant]]) -> No
         constant = instruction.keywords.get("_op")
         return constant.value if isinstance(constant, Constant) else None
 
+    def values(instruction: Instruction) -> list[int]:  # by identity: the same symbols, constants and literals
+        keywords = sorted((key, value) for key, value in instruction.keywords.items() if key != "_op")
+        return [id(value) for value in instruction.arguments] + [id(value) for _, value in keywords]
+
     for first in list(program.instructions):
         partner_and_fused = fusions.get(called(first))
         if partner_and_fused is None or len(first.outputs) != 1:
             continue
         partner, fused = partner_and_fused
-        same = {key: value for key, value in first.keywords.items() if key != "_op"}
         for later in program.instructions[program.instructions.index(first) + 1 :]:
             if (
                 called(later) is partner
                 and len(later.outputs) == 1
-                and later.arguments == first.arguments
-                and {key: value for key, value in later.keywords.items() if key != "_op"} == same
+                and later.keywords.keys() == first.keywords.keys()
+                and values(later) == values(first)
             ):
                 first.outputs = (*first.outputs, *later.outputs)
                 first.keywords = {**first.keywords, "_op": fused}
