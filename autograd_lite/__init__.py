@@ -86,6 +86,7 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("autograd_lite.exercises")
     raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
 
+
 __all__ = [
     *OPS,
     "OPS", "OP_TABLE", "linalg",

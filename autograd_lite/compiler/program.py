@@ -94,6 +94,7 @@ def fuse_pairs(program: Program, fusions: dict[Any, tuple[Any, Constant]]) -> No
     ``fusions`` maps an op's forward to (its partner's forward, the fused function returning both
     results): the fused call takes the first one's place, with the partner's output as its second.
     """
+
     def called(instruction: Instruction) -> Any:
         constant = instruction.keywords.get("_op")
         return constant.value if isinstance(constant, Constant) else None
