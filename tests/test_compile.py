@@ -235,3 +235,19 @@ def test_a_training_step_computes_the_softmax_once_and_equals_eager(soft: bool) 
     gradient_only = ag.compile(ag.grad(classifier_loss, argnums=(0, 1, 2, 3)))  # no loss value: nothing to fuse
     gradient_only(*weights, x, target)
     assert "softmax_cross_entropy_grad(" in gradient_only.source and "_and_grad" not in gradient_only.source
+
+
+def test_the_one_hot_is_subtracted_from_logits_in_any_memory_layout() -> None:
+    # a transposed view's softmax is not C-contiguous: a reshape of it would be a copy, the write lost
+    rng = np.random.default_rng(0)
+    labels, x = np.array([[0, 1], [2, 0], [1, 2]]), rng.normal(size=(3, 2, 3))
+
+    def loss(x: Any) -> Any:
+        return ag.sum(ag.softmax_cross_entropy(ag.transpose(x, (2, 1, 0)), labels))
+
+    assert ag.check_grad(loss, x)
+    gradient = ag.grad(loss)(x).data
+    direction = rng.normal(size=x.shape)
+    np.testing.assert_allclose(ag.jvp(loss, (x,), (direction,))[1].item(), (gradient * direction).sum(), rtol=1e-12)
+    np.testing.assert_allclose(ag.compile(ag.value_and_grad(loss))(x)[1].data, gradient, rtol=1e-14, atol=1e-15)
+    assert ag.check_grad(lambda x: ag.sum(ag.grad(loss)(x) ** 2), x, atol=1e-5, rtol=1e-3)

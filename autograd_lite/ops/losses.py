@@ -25,8 +25,7 @@ class SoftmaxCrossEntropy(Node):
             _check_labels(labels, classes)
             shifted = logits - logits.max(axis=-1, keepdims=True)
             log_sums = np.log(np.exp(shifted).sum(axis=-1))
-            picked = shifted.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)]  # one label per row
-            return log_sums - picked.reshape(labels.shape)
+            return log_sums - shifted[_at_labels(labels)]
         log_probabilities = LogSoftmax.forward(logits, -1)
         # where the target is 0, a log-probability of -inf contributes 0 (not 0 * -inf = nan)
         return -np.sum(np.where(target != 0, target * log_probabilities, 0), axis=-1)
@@ -52,10 +51,9 @@ class SoftmaxCrossEntropy(Node):
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exponentials = np.exp(shifted)
         sums = exponentials.sum(axis=-1, keepdims=True)
-        picked = shifted.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)]
-        loss = np.log(sums[..., 0]) - picked.reshape(labels.shape)
+        loss = np.log(sums[..., 0]) - shifted[_at_labels(labels)]
         exponentials /= sums  # now the softmax, as Softmax.forward divides
-        exponentials.reshape(-1, classes)[np.arange(labels.size), labels.reshape(-1)] -= 1
+        exponentials[_at_labels(labels)] -= 1
         return loss, exponentials
 
 
@@ -75,8 +73,7 @@ class SoftmaxCrossEntropyGrad(Node):
             difference *= np.sum(target, axis=-1, keepdims=True)
             difference -= target
         else:
-            rows = difference.reshape(-1, difference.shape[-1])  # a view: one label per row, no repeats
-            rows[np.arange(labels.size), labels.reshape(-1)] -= 1
+            difference[_at_labels(labels)] -= 1
         return difference
 
     vjps = (lambda g, out, logits, labels, target: _softmax_vjp(g, logits, target),)
@@ -94,6 +91,16 @@ def _softmax_vjp(g: Any, logits: Any, target: np.ndarray | None) -> Any:
     probabilities = softmax(logits) if isinstance(logits, Tensor) else Softmax.forward(logits, -1)
     vjp = Softmax.vjps[0](g, probabilities, logits, -1)
     return vjp if target is None else vjp * np.sum(target, axis=-1, keepdims=True)
+
+
+def _at_labels(labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The index of each row's label in an array of the logits' shape, whatever its memory layout.
+
+    Each row's own position and its label, as broadcasting aranges: one element per row, no repeats,
+    so ``array[_at_labels(labels)] -= 1`` subtracts the one-hot in place (a reshape of a transposed
+    array would be a copy, and the write would be lost).
+    """
+    return (*np.indices(labels.shape, sparse=True), labels)
 
 
 def _check_labels(labels: np.ndarray, classes: int) -> None:
