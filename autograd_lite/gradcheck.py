@@ -15,7 +15,8 @@ class GradientCheckError(AssertionError):
 
 
 def _float_copies(inputs: tuple[Any, ...]) -> list[np.ndarray]:
-    return [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
+    # C order: numerical_grad writes through reshape(-1), which is a view only of a C-contiguous array
+    return [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64, order="C") for x in inputs]
 
 
 def _scalar(function: Callable[..., Any], arrays: list[np.ndarray]) -> float:

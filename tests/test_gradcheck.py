@@ -68,3 +68,12 @@ def test_check_grad_reports_a_table_of_the_worst_mismatches() -> None:
 @given(arrays(shapes))
 def test_fast_check_agrees_for_a_correct_function(x: np.ndarray) -> None:
     assert ag.check_grad(lambda t: (ag.tanh(t) * t).sum(), x, fast=True)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran"])
+def test_numerical_grad_of_an_input_in_any_memory_layout(layout: str) -> None:
+    # a copy keeping a transposed layout made reshape(-1) a copy too: every write was lost, the gradient 0
+    base = np.arange(1.0, 13.0).reshape(3, 4)
+    x = {"transposed": base.T, "strided": base[:, ::2], "fortran": np.asfortranarray(base)}[layout]
+    np.testing.assert_allclose(ag.numerical_grad(lambda a: ag.sum(a * a), x), 2 * x, rtol=1e-6)
+    assert ag.check_grad(lambda a: ag.sum(a * a), x)
